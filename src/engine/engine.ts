@@ -1,0 +1,319 @@
+/**
+ * The worker-side engine: it owns the GPU device, the model and the tokenizer, and turns
+ * protocol requests into model calls and response messages. Requests that touch the model run
+ * one at a time in arrival order; `stop` and `getStats` are answered at once.
+ */
+import type { GpuContext } from '../gpu/device';
+import { createRuntime, type GpuRuntime } from '../gpu/dispatch';
+import { GpuLimitError, WebGpuUnavailableError } from '../gpu/errors';
+import { TransformerModel, type GenerateResult } from '../model/model';
+import type { FileProgress, ModelSource } from '../model/source';
+import { DEFAULT_SYSTEM_PROMPT } from '../tokenizer/chatTemplate';
+import { TextTokenizer } from '../tokenizer/tokenizer';
+import { LocalFilesModelSource, bundledModelSource, hubModelSource } from './hub';
+import { probeGpu, summarizeGpu } from './probe';
+import type {
+  Conversation,
+  ErrorKind,
+  GenerationSettings,
+  GenerationStats,
+  LoadedModelInfo,
+  ModelRef,
+  StoppedBy,
+  WorkerRequest,
+  WorkerResponse,
+} from './protocol';
+
+/** Minimum time between two progress messages of one file, so a fast download does not flood the page. */
+const PROGRESS_INTERVAL_MS = 100;
+
+export interface EngineOptions {
+  /** The WebGPU entry point; the worker passes navigator.gpu. */
+  gpu: GPU | undefined;
+  /** Origin of the app, under which bundled models live at /models/<name>/. */
+  origin: string;
+}
+
+/** An Error with the protocol kind the page uses to choose how to show it. */
+export class EngineError extends Error {
+  constructor(
+    readonly kind: ErrorKind,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+interface LoadedModel {
+  model: TransformerModel;
+  tokenizer: TextTokenizer;
+  info: LoadedModelInfo;
+  stopTokenIds: number[];
+}
+
+export class Engine {
+  private context: GpuContext | undefined;
+  private runtime: GpuRuntime | undefined;
+  private loaded: LoadedModel | undefined;
+  private generation: AbortController | undefined;
+  private lastStats: GenerationStats | undefined;
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly post: (message: WorkerResponse) => void,
+    private readonly options: EngineOptions,
+  ) {}
+
+  /** Handles one request; failures are posted as `error` messages and never thrown. */
+  handle(request: WorkerRequest): Promise<void> {
+    switch (request.type) {
+      case 'stop':
+        this.generation?.abort();
+        return Promise.resolve();
+      case 'getStats':
+        this.post({
+          type: 'stats',
+          cachedTokens: this.loaded?.model.cachedTokens.length ?? 0,
+          contextLength: this.loaded?.model.contextLength ?? 0,
+          last: this.lastStats,
+        });
+        return Promise.resolve();
+      case 'countTokens':
+        return this.guard('load', request.requestId, async () => this.countTokens(request.requestId, request.conversation));
+      case 'probe':
+        return this.enqueue('webgpu-unavailable', undefined, () => this.probe());
+      case 'load':
+        return this.enqueue('load', undefined, () => this.load(request.model, request.contextLength, request.kvDtype));
+      case 'generate':
+        return this.enqueue('generate', request.requestId, () => this.generate(request.requestId, request.conversation, request.settings));
+      case 'reset':
+        this.generation?.abort();
+        return this.enqueue('generate', undefined, async () => this.reset());
+      default: {
+        const unknown = request as { type?: unknown };
+        this.post({ type: 'error', kind: 'protocol', message: `Unknown request type ${JSON.stringify(unknown.type)}` });
+        return Promise.resolve();
+      }
+    }
+  }
+
+  private enqueue(kind: ErrorKind, requestId: number | undefined, work: () => Promise<void>): Promise<void> {
+    const next = this.queue.then(() => this.guard(kind, requestId, work));
+    this.queue = next;
+    return next;
+  }
+
+  private async guard(kind: ErrorKind, requestId: number | undefined, work: () => Promise<void>): Promise<void> {
+    try {
+      await work();
+    } catch (error) {
+      this.post({ type: 'error', kind: errorKind(error, kind), message: errorMessage(error), requestId });
+    }
+  }
+
+  private async ensureGpu(): Promise<GpuRuntime> {
+    if (this.runtime) return this.runtime;
+    this.context = await probeGpu(this.options.gpu, (error) => {
+      this.post({ type: 'error', kind: 'generate', message: error.message });
+    });
+    this.context.lost.then((lost) => {
+      this.runtime = undefined;
+      this.context = undefined;
+      this.loaded = undefined;
+      this.post({ type: 'error', kind: 'load', message: lost.message });
+    });
+    this.runtime = createRuntime(this.context, { profile: false });
+    return this.runtime;
+  }
+
+  private async probe(): Promise<void> {
+    await this.ensureGpu();
+    this.post({ type: 'probed', gpu: summarizeGpu(this.context!) });
+  }
+
+  private modelSource(ref: ModelRef): ModelSource {
+    switch (ref.kind) {
+      case 'bundled':
+        return bundledModelSource(ref.id, this.options.origin);
+      case 'hub':
+        return hubModelSource(ref.repoId, { baseUrl: ref.baseUrl, revision: ref.revision, accessToken: ref.accessToken });
+      case 'files':
+        return new LocalFilesModelSource(ref.files);
+    }
+  }
+
+  private async load(ref: ModelRef, contextLength: number | undefined, kvDtype: 'f16' | 'f32' | undefined): Promise<void> {
+    const runtime = await this.ensureGpu();
+    this.unload();
+    const started = performance.now();
+    const source = withProgress(this.modelSource(ref), (file) => this.post({ type: 'loadProgress', phase: 'download', file }));
+
+    const tokenizer = await TextTokenizer.load(source);
+    try {
+      const model = await TransformerModel.load(runtime, source, {
+        contextLength,
+        kvDtype,
+        onProgress: (progress) => {
+          if (progress.stage === 'upload') {
+            this.post({
+              type: 'loadProgress',
+              phase: 'upload',
+              message: `Uploading ${progress.file}: ${progress.tensorsDone} of ${progress.tensorCount} tensors`,
+            });
+          }
+        },
+      });
+      // The first dispatches compile the pipelines; the page shows this as its own phase.
+      this.post({ type: 'loadProgress', phase: 'compile', message: 'Compiling shaders' });
+      const config = model.config;
+      const info: LoadedModelInfo = {
+        name: source.name,
+        architecture: config.architecture,
+        layers: config.numLayers,
+        heads: config.numHeads,
+        kvHeads: config.numKvHeads,
+        headDim: config.headDim,
+        hiddenSize: config.hiddenSize,
+        vocabSize: config.vocabSize,
+        maxPositionEmbeddings: config.maxPositionEmbeddings,
+        contextLength: model.contextLength,
+        kvDtype: model.cache.dtype,
+        gpu: summarizeGpu(this.context!),
+        loadMs: performance.now() - started,
+      };
+      this.loaded = { model, tokenizer, info, stopTokenIds: tokenizer.stopTokenIds(config.eosTokenIds) };
+      this.lastStats = undefined;
+      this.post({ type: 'loaded', model: info });
+    } catch (error) {
+      tokenizer.dispose();
+      throw error;
+    }
+  }
+
+  private unload(): void {
+    if (!this.loaded) return;
+    this.loaded.model.dispose();
+    this.loaded.tokenizer.dispose();
+    this.loaded = undefined;
+  }
+
+  private requireModel(): LoadedModel {
+    if (!this.loaded) throw new EngineError('generate', 'No model is loaded. Choose a model and press Load first.');
+    return this.loaded;
+  }
+
+  private encode(loaded: LoadedModel, conversation: Conversation): number[] {
+    return loaded.tokenizer.encodeChat(conversation.system || DEFAULT_SYSTEM_PROMPT, conversation.document, conversation.turns);
+  }
+
+  private async countTokens(requestId: number, conversation: Conversation): Promise<void> {
+    const loaded = this.requireModel();
+    const tokens = this.encode(loaded, conversation).length;
+    this.post({ type: 'tokenCount', requestId, tokens, contextLength: loaded.model.contextLength });
+  }
+
+  private async generate(requestId: number, conversation: Conversation, settings: GenerationSettings): Promise<void> {
+    const loaded = this.requireModel();
+    const prompt = this.encode(loaded, conversation);
+    const contextLength = loaded.model.contextLength;
+    // At least one new token must fit after the prompt.
+    if (prompt.length + 1 > contextLength) {
+      throw new EngineError(
+        'too-long',
+        `The document and question are ${prompt.length.toLocaleString('en-US')} tokens, but the context holds ` +
+          `${contextLength.toLocaleString('en-US')} including the answer. Shorten the document, or load the model with a longer context.`,
+      );
+    }
+
+    const controller = new AbortController();
+    this.generation = controller;
+    const detokenizer = loaded.tokenizer.detokenizer();
+    const stopTokenIds = new Set(loaded.stopTokenIds);
+    try {
+      const result = await loaded.model.generate(prompt, {
+        maxNewTokens: Math.min(settings.maxNewTokens, contextLength - prompt.length),
+        sampling: settings.sampling,
+        stopTokenIds: loaded.stopTokenIds,
+        chunkSize: settings.chunkSize,
+        attention: settings.attention,
+        signal: controller.signal,
+        onPrefillProgress: (done, total) => this.post({ type: 'prefillProgress', requestId, done, total }),
+        onToken: (id) => {
+          if (stopTokenIds.has(id)) return;
+          const text = detokenizer.push(id);
+          this.post({ type: 'token', requestId, id, text });
+        },
+      });
+      const tail = detokenizer.flush();
+      if (tail) this.post({ type: 'token', requestId, id: -1, text: tail });
+
+      const generatedTokens = result.tokens.length;
+      const stats: GenerationStats = {
+        promptTokens: prompt.length,
+        reusedTokens: result.reusedTokens,
+        prefillTokens: result.prefillTokens,
+        prefillMs: result.prefillMs,
+        prefillTokensPerSecond: result.prefillMs > 0 ? (result.prefillTokens * 1000) / result.prefillMs : 0,
+        timeToFirstTokenMs: result.timeToFirstTokenMs,
+        generatedTokens,
+        decodeMs: result.decodeMs,
+        decodeTokensPerSecond: result.decodeTokensPerSecond,
+        stoppedBy: stoppedBy(result.stoppedBy, prompt.length + generatedTokens, contextLength),
+        attention: settings.attention.kind,
+      };
+      this.lastStats = stats;
+      this.post({ type: 'done', requestId, text: detokenizer.text, stats });
+    } finally {
+      if (this.generation === controller) this.generation = undefined;
+    }
+  }
+
+  private reset(): void {
+    this.loaded?.model.resetCache();
+    this.lastStats = undefined;
+    this.post({ type: 'reset' });
+  }
+}
+
+/** Splits the model's 'length' into a full context and the max-new-tokens limit. */
+function stoppedBy(reason: GenerateResult['stoppedBy'], usedTokens: number, contextLength: number): StoppedBy {
+  if (reason !== 'length') return reason;
+  return usedTokens >= contextLength ? 'context' : 'max-tokens';
+}
+
+function errorKind(error: unknown, fallback: ErrorKind): ErrorKind {
+  if (error instanceof EngineError) return error.kind;
+  if (error instanceof WebGpuUnavailableError) return 'webgpu-unavailable';
+  if (error instanceof GpuLimitError) return 'limit';
+  return fallback;
+}
+
+function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message || error.name;
+  return String(error);
+}
+
+/** Wraps a source so each file's transfer is reported, at most every PROGRESS_INTERVAL_MS and always at its end. */
+function withProgress(source: ModelSource, report: (progress: FileProgress) => void): ModelSource {
+  return {
+    name: source.name,
+    has: (path) => source.has(path),
+    fetchBytes: (path, onProgress, signal) => {
+      let lastPost = 0;
+      return source.fetchBytes(
+        path,
+        (progress) => {
+          onProgress?.(progress);
+          const now = performance.now();
+          const finished = progress.total !== undefined && progress.loaded >= progress.total;
+          if (finished || now - lastPost >= PROGRESS_INTERVAL_MS) {
+            lastPost = now;
+            report({ ...progress });
+          }
+        },
+        signal,
+      );
+    },
+  };
+}

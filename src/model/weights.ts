@@ -1,0 +1,269 @@
+/**
+ * Maps Hugging Face tensor names to the transformer's weights, checks their shapes against
+ * config.json, and uploads them to the GPU as stored: matrices keep their bf16, f16 or f32
+ * storage, and the embedding and lm_head are row-split so that a vocabulary-sized table fits
+ * under the binding limit. Vectors (norm weights, biases) are widened to f32, which is exact.
+ */
+import type { DType, RowSplitTensor, Tensor } from '../gpu/buffers';
+import type { GpuRuntime } from '../gpu/dispatch';
+import { decode16 } from '../util/halfFloat';
+import type { ModelConfig } from './config';
+import {
+  parseSafetensorsHeader,
+  parseSafetensorsIndex,
+  SAFETENSORS_FILE,
+  SAFETENSORS_INDEX_FILE,
+  tensorBytes,
+  type SafetensorsDType,
+  type SafetensorsHeader,
+} from './safetensors';
+import { fetchJsonIfPresent, type ModelSource } from './source';
+
+export interface LayerWeights {
+  inputNorm: Tensor;
+  qProj: Tensor;
+  kProj: Tensor;
+  vProj: Tensor;
+  oProj: Tensor;
+  qBias?: Tensor;
+  kBias?: Tensor;
+  vBias?: Tensor;
+  oBias?: Tensor;
+  /** Per-head RMSNorm weights [headDim] of Qwen3. */
+  qNorm?: Tensor;
+  kNorm?: Tensor;
+  postAttentionNorm: Tensor;
+  gateProj: Tensor;
+  upProj: Tensor;
+  downProj: Tensor;
+}
+
+export interface ModelWeights {
+  embedding: RowSplitTensor;
+  layers: LayerWeights[];
+  finalNorm: Tensor;
+  /** The embedding itself when the model ties its word embeddings. */
+  lmHead: RowSplitTensor;
+  tied: boolean;
+}
+
+/** Progress of loading: downloading a weight file, then uploading its tensors. */
+export type LoadProgress =
+  | { stage: 'download'; file: string; fileIndex: number; fileCount: number; loaded: number; total?: number; fromCache: boolean }
+  | { stage: 'upload'; file: string; fileIndex: number; fileCount: number; tensorsDone: number; tensorCount: number };
+
+const STORAGE_DTYPE: Record<SafetensorsDType, DType> = { F32: 'f32', F16: 'f16', BF16: 'bf16' };
+
+/** Hugging Face name of a per-layer tensor. */
+export function layerTensorName(layer: number, suffix: string): string {
+  return `model.layers.${layer}.${suffix}`;
+}
+
+/** Every tensor the model needs, by Hugging Face name, with the shape config.json implies. */
+export function expectedWeightShapes(config: ModelConfig): Map<string, number[]> {
+  const { hiddenSize: hidden, numHeads, numKvHeads, headDim, intermediateSize, vocabSize } = config;
+  const shapes = new Map<string, number[]>();
+  shapes.set('model.embed_tokens.weight', [vocabSize, hidden]);
+  for (let layer = 0; layer < config.numLayers; layer++) {
+    const name = (suffix: string) => layerTensorName(layer, suffix);
+    shapes.set(name('input_layernorm.weight'), [hidden]);
+    shapes.set(name('self_attn.q_proj.weight'), [numHeads * headDim, hidden]);
+    shapes.set(name('self_attn.k_proj.weight'), [numKvHeads * headDim, hidden]);
+    shapes.set(name('self_attn.v_proj.weight'), [numKvHeads * headDim, hidden]);
+    shapes.set(name('self_attn.o_proj.weight'), [hidden, numHeads * headDim]);
+    if (config.attentionBias) {
+      shapes.set(name('self_attn.q_proj.bias'), [numHeads * headDim]);
+      shapes.set(name('self_attn.k_proj.bias'), [numKvHeads * headDim]);
+      shapes.set(name('self_attn.v_proj.bias'), [numKvHeads * headDim]);
+    }
+    if (config.outputBias) shapes.set(name('self_attn.o_proj.bias'), [hidden]);
+    if (config.qkNorm) {
+      shapes.set(name('self_attn.q_norm.weight'), [headDim]);
+      shapes.set(name('self_attn.k_norm.weight'), [headDim]);
+    }
+    shapes.set(name('post_attention_layernorm.weight'), [hidden]);
+    shapes.set(name('mlp.gate_proj.weight'), [intermediateSize, hidden]);
+    shapes.set(name('mlp.up_proj.weight'), [intermediateSize, hidden]);
+    shapes.set(name('mlp.down_proj.weight'), [hidden, intermediateSize]);
+  }
+  shapes.set('model.norm.weight', [hidden]);
+  if (!config.tieWordEmbeddings) shapes.set('lm_head.weight', [vocabSize, hidden]);
+  return shapes;
+}
+
+/**
+ * Checks the tensors of one weight file against the expected shapes. Tensors the model does
+ * not use (a tied checkpoint's copy of lm_head, rotary inv_freq buffers) are ignored.
+ */
+export function checkWeightShapes(header: SafetensorsHeader, expected: Map<string, number[]>): void {
+  for (const [name, info] of header.tensors) {
+    const shape = expected.get(name);
+    if (!shape) continue;
+    if (shape.length !== info.shape.length || shape.some((size, axis) => size !== info.shape[axis])) {
+      throw new Error(`${header.file}: tensor "${name}" has shape [${info.shape.join(', ')}], but config.json implies [${shape.join(', ')}]`);
+    }
+  }
+}
+
+function missingTensorsError(missing: string[], where: string): Error {
+  const listed = missing.slice(0, 5).map((name) => `"${name}"`).join(', ');
+  const more = missing.length > 5 ? ` and ${missing.length - 5} more` : '';
+  return new Error(`${where}: missing tensor${missing.length > 1 ? 's' : ''} ${listed}${more} that config.json requires`);
+}
+
+/** Weight files of a model: one model.safetensors, or the shards its index lists. */
+export async function weightFiles(source: ModelSource, expected: Map<string, number[]>, signal?: AbortSignal): Promise<string[]> {
+  const indexJson = await fetchJsonIfPresent(source, SAFETENSORS_INDEX_FILE);
+  signal?.throwIfAborted();
+  if (indexJson === undefined) {
+    if (!(await source.has(SAFETENSORS_FILE))) {
+      throw new Error(`${source.name}: neither ${SAFETENSORS_FILE} nor ${SAFETENSORS_INDEX_FILE} was found`);
+    }
+    return [SAFETENSORS_FILE];
+  }
+  const index = parseSafetensorsIndex(indexJson, `${source.name}/${SAFETENSORS_INDEX_FILE}`);
+  const missing = [...expected.keys()].filter((name) => !index.weightMap.has(name));
+  if (missing.length > 0) throw missingTensorsError(missing, `${source.name}/${SAFETENSORS_INDEX_FILE}`);
+  // Shards that hold none of the needed tensors are not downloaded.
+  const needed = new Set([...expected.keys()].map((name) => index.weightMap.get(name)));
+  return index.files.filter((file) => needed.has(file));
+}
+
+/**
+ * Downloads each weight file, validates it and calls `visit` for every tensor the model
+ * needs, one file at a time so that only one file's bytes are held at once. Throws when a
+ * needed tensor is in no file.
+ */
+export async function forEachWeight(
+  source: ModelSource,
+  config: ModelConfig,
+  visit: (name: string, dtype: SafetensorsDType, shape: number[], bytes: Uint8Array, file: string) => void,
+  options: { onProgress?: (progress: LoadProgress) => void; signal?: AbortSignal } = {},
+): Promise<void> {
+  const { onProgress, signal } = options;
+  const expected = expectedWeightShapes(config);
+  const files = await weightFiles(source, expected, signal);
+  const seen = new Set<string>();
+  for (const [fileIndex, file] of files.entries()) {
+    const base = { file, fileIndex, fileCount: files.length };
+    const buffer = await source.fetchBytes(
+      file,
+      (progress) => onProgress?.({ stage: 'download', ...base, loaded: progress.loaded, total: progress.total, fromCache: progress.fromCache }),
+      signal,
+    );
+    signal?.throwIfAborted();
+    const bytes = new Uint8Array(buffer);
+    const header = parseSafetensorsHeader(bytes, `${source.name}/${file}`);
+    checkWeightShapes(header, expected);
+    const names = [...header.tensors.keys()].filter((name) => expected.has(name) && !seen.has(name));
+    for (const [done, name] of names.entries()) {
+      signal?.throwIfAborted();
+      const info = header.tensors.get(name)!;
+      visit(name, info.dtype, info.shape, tensorBytes(header, bytes, name), header.file);
+      seen.add(name);
+      onProgress?.({ stage: 'upload', ...base, tensorsDone: done + 1, tensorCount: names.length });
+    }
+  }
+  const missing = [...expected.keys()].filter((name) => !seen.has(name));
+  if (missing.length > 0) throw missingTensorsError(missing, source.name);
+}
+
+/** Decodes stored tensor bytes to f32 exactly (bf16 and f16 widen without rounding). */
+export function decodeToF32(dtype: SafetensorsDType, bytes: Uint8Array): Float32Array {
+  // Copy first: a tensor inside a file need not start on a 2- or 4-byte boundary.
+  const aligned = bytes.slice().buffer;
+  if (dtype === 'F32') return new Float32Array(aligned);
+  return decode16(new Uint16Array(aligned), dtype === 'BF16' ? 'bf16' : 'f16');
+}
+
+/** Reads every weight the model needs as f32, by Hugging Face name. For the CPU reference. */
+export async function readWeightsF32(source: ModelSource, config: ModelConfig): Promise<Map<string, Float32Array>> {
+  const weights = new Map<string, Float32Array>();
+  await forEachWeight(source, config, (name, dtype, _shape, bytes) => weights.set(name, decodeToF32(dtype, bytes)));
+  return weights;
+}
+
+/**
+ * Downloads, checks and uploads every weight. On failure or abort, whatever was already
+ * uploaded is destroyed before the error propagates.
+ */
+export async function uploadWeights(
+  runtime: GpuRuntime,
+  source: ModelSource,
+  config: ModelConfig,
+  options: { onProgress?: (progress: LoadProgress) => void; signal?: AbortSignal } = {},
+): Promise<ModelWeights> {
+  const { allocator } = runtime;
+  const uploaded = new Map<string, Tensor | RowSplitTensor>();
+  try {
+    await forEachWeight(
+      source,
+      config,
+      (name, dtype, shape, bytes) => {
+        const label = name.replace(/^model\./, '');
+        let tensor: Tensor | RowSplitTensor;
+        if (name === 'model.embed_tokens.weight' || name === 'lm_head.weight') {
+          tensor = allocator.createRowSplitTensor(label, shape, STORAGE_DTYPE[dtype], bytes);
+        } else if (shape.length === 1) {
+          tensor = allocator.createTensorFrom(label, shape, 'f32', decodeToF32(dtype, bytes));
+        } else {
+          tensor = allocator.createTensorFrom(label, shape, STORAGE_DTYPE[dtype], bytes);
+        }
+        uploaded.set(name, tensor);
+      },
+      options,
+    );
+  } catch (error) {
+    uploaded.forEach((tensor) => allocator.destroyTensor(tensor));
+    throw error;
+  }
+  return assembleWeights(config, uploaded);
+}
+
+function assembleWeights(config: ModelConfig, uploaded: Map<string, Tensor | RowSplitTensor>): ModelWeights {
+  const dense = (name: string) => uploaded.get(name) as Tensor;
+  const optional = (name: string) => uploaded.get(name) as Tensor | undefined;
+  const embedding = uploaded.get('model.embed_tokens.weight') as RowSplitTensor;
+  const layers: LayerWeights[] = [];
+  for (let layer = 0; layer < config.numLayers; layer++) {
+    const name = (suffix: string) => layerTensorName(layer, suffix);
+    layers.push({
+      inputNorm: dense(name('input_layernorm.weight')),
+      qProj: dense(name('self_attn.q_proj.weight')),
+      kProj: dense(name('self_attn.k_proj.weight')),
+      vProj: dense(name('self_attn.v_proj.weight')),
+      oProj: dense(name('self_attn.o_proj.weight')),
+      qBias: optional(name('self_attn.q_proj.bias')),
+      kBias: optional(name('self_attn.k_proj.bias')),
+      vBias: optional(name('self_attn.v_proj.bias')),
+      oBias: optional(name('self_attn.o_proj.bias')),
+      qNorm: optional(name('self_attn.q_norm.weight')),
+      kNorm: optional(name('self_attn.k_norm.weight')),
+      postAttentionNorm: dense(name('post_attention_layernorm.weight')),
+      gateProj: dense(name('mlp.gate_proj.weight')),
+      upProj: dense(name('mlp.up_proj.weight')),
+      downProj: dense(name('mlp.down_proj.weight')),
+    });
+  }
+  const tied = config.tieWordEmbeddings;
+  return {
+    embedding,
+    layers,
+    finalNorm: dense('model.norm.weight'),
+    lmHead: tied ? embedding : (uploaded.get('lm_head.weight') as RowSplitTensor),
+    tied,
+  };
+}
+
+/** Destroys every weight buffer once; a tied lm_head is the embedding and is not destroyed twice. */
+export function destroyWeights(runtime: GpuRuntime, weights: ModelWeights): void {
+  const { allocator } = runtime;
+  allocator.destroyTensor(weights.embedding);
+  if (!weights.tied) allocator.destroyTensor(weights.lmHead);
+  allocator.destroyTensor(weights.finalNorm);
+  for (const layer of weights.layers) {
+    for (const tensor of Object.values(layer) as (Tensor | undefined)[]) {
+      if (tensor) allocator.destroyTensor(tensor);
+    }
+  }
+}

@@ -1,0 +1,12 @@
+/** The combined application state; each slice file creates one part of it. */
+import type { StateCreator } from 'zustand';
+import type { ConversationSlice } from './conversationSlice';
+import type { ErrorSlice } from './errorSlice';
+import type { ModelSlice } from './modelSlice';
+import type { SettingsSlice } from './settingsSlice';
+import type { StatisticsSlice } from './statisticsSlice';
+
+export type AppState = ModelSlice & ConversationSlice & SettingsSlice & StatisticsSlice & ErrorSlice;
+
+/** A slice creator typed against the whole state, so actions may read other slices. */
+export type SliceCreator<Slice> = StateCreator<AppState, [], [], Slice>;

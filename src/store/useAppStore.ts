@@ -1,0 +1,23 @@
+/** The one application store, combining the slices; components select single fields or use useShallow. */
+import { create } from 'zustand';
+import { createConversationSlice } from './conversationSlice';
+import { createErrorSlice } from './errorSlice';
+import { createModelSlice } from './modelSlice';
+import { createSettingsSlice } from './settingsSlice';
+import { createStatisticsSlice } from './statisticsSlice';
+import type { AppState } from './types';
+
+/** Creates a fresh store; tests build their own, the app uses `useAppStore`. */
+export function createAppStore() {
+  return create<AppState>()((...args) => ({
+    ...createModelSlice(...args),
+    ...createConversationSlice(...args),
+    ...createSettingsSlice(...args),
+    ...createStatisticsSlice(...args),
+    ...createErrorSlice(...args),
+  }));
+}
+
+export const useAppStore = createAppStore();
+
+export type { AppState } from './types';
