@@ -14,11 +14,12 @@ test.describe('chat', () => {
     await chat.loadBundled(MODEL);
 
     // Paste the document and a question; the counter shows "n / context tokens".
-    await chat.setDocument(readDocument());
+    const documentTokens = await chat.setDocument(readDocument());
+    expect(documentTokens).toBeGreaterThan(2000);
     await chat.questionInput.fill('What does this license say about patents?');
+    const counted = await chat.currentTokenCount();
+    expect(counted).toBeGreaterThan(documentTokens);
     await expect(chat.tokenCount).toHaveText(/^[\d,]+ \/ 32,768 tokens$/);
-    await expect.poll(async () => Number(await chat.tokenCount.getAttribute('data-tokens'))).toBeGreaterThan(2000);
-    const counted = Number(await chat.tokenCount.getAttribute('data-tokens'));
 
     // Send with Enter: prefill, then tokens stream into the answer.
     await chat.questionInput.press('Enter');
@@ -36,6 +37,7 @@ test.describe('chat', () => {
     await expect(chat.assistantMessages.first().locator('.message-text')).not.toBeEmpty();
     await expect(chat.page.getByTestId('stat-ttft')).toHaveText(/\d/);
     await expect(chat.page.getByTestId('stat-decode-rate')).toHaveText(/tok\/s/);
+    await expect(chat.errorBanner).toHaveCount(0);
 
     // Keep a picture of the answered chat.
     await chat.page.screenshot({ path: SCREENSHOT, fullPage: true });
@@ -96,7 +98,9 @@ test.describe('chat', () => {
     const second = await chat.stats();
 
     expect(second.promptTokens).toBeGreaterThan(first.promptTokens);
-    expect(second.reusedTokens).toBeGreaterThanOrEqual(first.promptTokens);
+    // The Qwen3 chat template drops the empty reasoning block (<think>, \n\n, </think>, \n\n: 4 tokens)
+    // from earlier assistant turns, so the shared prefix ends just before it.
+    expect(second.reusedTokens).toBeGreaterThanOrEqual(first.promptTokens - 4);
     expect(second.prefillTokens).toBe(second.promptTokens - second.reusedTokens);
     expect(second.prefillTokens).toBeLessThan(100);
   });
@@ -106,7 +110,7 @@ test.describe('document', () => {
   test('document.too-long: refuses a prompt longer than the context', async ({ chat }) => {
     // A 1,024-token context makes the ~2,600-token document too long without a huge paste.
     await chat.open();
-    await chat.page.getByTestId('generation-settings').locator('summary').click();
+    await chat.openSettings();
     await chat.page.getByTestId('context-length-setting').fill('1024');
     await chat.loadBundled(MODEL);
     await expect(chat.page.getByTestId('context-length')).toHaveText('1,024');
@@ -126,6 +130,20 @@ test.describe('document', () => {
     await expect(chat.prefillProgress).toHaveCount(0);
     await expect(chat.questionInput).toHaveValue('Summarize it.');
     await expect(chat.documentInput).toHaveValue(document);
+  });
+});
+
+test.describe('tokenizer', () => {
+  test('tokenizer.count: chat markers are single special tokens', async ({ chat }) => {
+    await chat.open();
+    await chat.openSettings();
+    await chat.page.getByTestId('system-prompt').fill('');
+    await chat.loadBundled(MODEL);
+
+    // "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n" is 13 Qwen tokens:
+    // <|im_start|> user \n Hi <|im_end|> \n <|im_start|> assistant \n <think> \n\n </think> \n\n.
+    await chat.questionInput.fill('Hi');
+    expect(await chat.currentTokenCount()).toBe(13);
   });
 });
 

@@ -64,8 +64,13 @@ export class ChatPage {
     await expect(this.page.getByTestId('adapter-name')).toBeVisible();
   }
 
+  async openSettings(): Promise<void> {
+    const settings = this.page.getByTestId('generation-settings');
+    if ((await settings.getAttribute('open')) === null) await settings.locator('summary').click();
+  }
+
   async setMaxNewTokens(count: number): Promise<void> {
-    await this.page.getByTestId('generation-settings').locator('summary').click();
+    await this.openSettings();
     await this.page.getByTestId('max-new-tokens').fill(String(count));
   }
 
@@ -85,11 +90,16 @@ export class ChatPage {
     await this.loadButton.click();
   }
 
-  /** Pastes the document and waits for its token count. */
+  /** Waits until the token count covers the latest edit and returns it. */
+  async currentTokenCount(): Promise<number> {
+    await expect(this.tokenCount).toHaveAttribute('data-stale', 'false');
+    return Number(await this.tokenCount.getAttribute('data-tokens'));
+  }
+
+  /** Pastes the document and returns the prompt's token count with it. */
   async setDocument(text: string): Promise<number> {
     await this.documentInput.fill(text);
-    await expect(this.tokenCount).toHaveAttribute('data-tokens', /\d+/);
-    return Number(await this.tokenCount.getAttribute('data-tokens'));
+    return this.currentTokenCount();
   }
 
   async ask(question: string): Promise<void> {

@@ -6,7 +6,8 @@ import { ComputeBatch } from '../gpu/dispatch';
 import { encodeDecodeAttention } from './decode';
 import { encodeKvWrite } from './kvWrite';
 import { denseAttentionReference } from './reference';
-import { createCache, destroyCache, randomInputs, roundToCache, sliceRows } from './testKit';
+import { randomInputs, roundToCache, sliceRows } from './testInputs';
+import { createCache, destroyCache } from './testKit';
 import type { AttentionShape } from './types';
 
 // f32 online softmax against the f64 reference over at most 150 keys of O(1) values.

@@ -6,7 +6,8 @@ import { ComputeBatch } from '../gpu/dispatch';
 import { encodeDensePrefillAttention } from './dense';
 import { encodeKvWrite } from './kvWrite';
 import { denseAttentionReference } from './reference';
-import { createCache, destroyCache, randomInputs, roundToCache, sliceRows } from './testKit';
+import { randomInputs, roundToCache, sliceRows } from './testInputs';
+import { createCache, destroyCache } from './testKit';
 import type { AttentionShape } from './types';
 
 // f32 online softmax against the f64 reference over at most 45 keys of O(1) values.

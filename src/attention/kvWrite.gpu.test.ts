@@ -3,7 +3,8 @@ import { expectClose } from '../../test/expectClose';
 import { driverName, gpuRuntime } from '../../test/gpu';
 import { ComputeBatch } from '../gpu/dispatch';
 import { encodeKvWrite } from './kvWrite';
-import { createCache, destroyCache, randomInputs, readCacheTensor, roundToCache, sliceRows } from './testKit';
+import { randomInputs, roundToCache, sliceRows } from './testInputs';
+import { createCache, destroyCache, readCacheTensor } from './testKit';
 import type { AttentionShape } from './types';
 
 const cases: { shape: AttentionShape; dtype: 'f32' | 'f16' }[] = [

@@ -81,7 +81,7 @@ function randomBlockMask(N: number, blockSize: number, rng: Random): BlockMask {
 describe('selection builders', () => {
   it('merges consecutive keys into intervals', () => {
     // Row 2 lists keys {2, 0}: not adjacent, two intervals. Row 3 lists {0, 1, 3, 1}:
-    // 0 and 1 merge into [0, 2), the repeated 1 is dropped, 3 stands alone.
+    // 0 and 1 merge into [0, 2), the repeated 1 is dropped, 3 is a separate interval.
     const sel = selectionFromRowKeys([[0], [1, 0], [2, 0], [0, 1, 3, 1]]);
     expect(intervalsOf(sel)).toEqual([[0, 1], [0, 2], [0, 1, 2, 3], [0, 2, 3, 4]]);
   });

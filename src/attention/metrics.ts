@@ -42,9 +42,9 @@ export class IntervalSelection implements Selection {
 }
 
 /**
- * Builds an IntervalSelection row by row. Within a row, intervals arrive in order of their start;
- * an interval that overlaps or touches the previous one is merged into it, so the result is
- * sorted and disjoint.
+ * Builds an IntervalSelection row by row. Within a row, intervals must arrive in order of their
+ * start. An interval that overlaps or touches the previous one is merged into it, so the result
+ * is sorted and disjoint.
  */
 export class SelectionWriter {
   private bounds = new Int32Array(256);
@@ -122,7 +122,7 @@ export function selectionFromRowKeys(rowKeys: ArrayLike<ArrayLike<number>>): Int
   return writer.finish();
 }
 
-/** Every causal pair: row r computes keys [0, r]. */
+/** Builds the dense causal selection: row r computes keys [0, r]. */
 export function denseCausalSelection(numRows: number): IntervalSelection {
   const writer = new SelectionWriter(numRows);
   for (let row = 0; row < numRows; row++) {
@@ -210,8 +210,8 @@ export function selectionFromBlockMask(mask: BlockMask): IntervalSelection {
 }
 
 /**
- * The smallest BlockMask that covers a Selection: query block qb lists every key block that holds a
- * selected key of one of its rows. Expanding the result again gives a superset of `sel`.
+ * Builds the smallest BlockMask that covers a Selection: query block qb lists every key block that
+ * contains a selected key of one of its rows. Expanding the result again gives a superset of `sel`.
  */
 export function selectionToBlockMask(sel: Selection, blockSize: number): BlockMask {
   if (!Number.isInteger(blockSize) || blockSize < 1) {
@@ -370,7 +370,7 @@ function countPairs(sel: Selection): number {
   return pairs;
 }
 
-/** The most a sparse kernel can gain over dense when it computes `density` of the causal pairs. */
+/** Returns the maximum speedup over dense of a sparse kernel that computes `density` of the causal pairs. */
 export function workBound(density: number): number {
   if (!(density > 0 && density <= 1)) throw new RangeError(`workBound: density ${density} is outside (0, 1]`);
   return 1 / density;
@@ -411,7 +411,7 @@ export function attentionRecall(q: Float32Array, k: Float32Array, N: number, D: 
   return { mean: sum / perRow.length, p5: percentile(perRow, 0.05), perRow };
 }
 
-/** The p-quantile (p in [0, 1]) with linear interpolation between order statistics. */
+/** Computes the p-quantile (p in [0, 1]) with linear interpolation between order statistics. */
 export function percentile(values: ArrayLike<number>, p: number): number {
   if (values.length === 0) throw new Error('percentile: no values');
   const sorted = Float64Array.from(values).sort();

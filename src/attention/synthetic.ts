@@ -67,7 +67,7 @@ export interface SyntheticHeadOptions extends SyntheticComponents {
   seed: number;
 }
 
-/** Where each planted component sits, so that tests and plots can check the pattern. */
+/** Positions of the planted components, so that tests and plots can check the pattern. */
 export interface SyntheticPlan {
   /** alpha in nats per token of distance; 0 without the local component. */
   localSlope: number;

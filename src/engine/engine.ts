@@ -8,7 +8,6 @@ import { createRuntime, type GpuRuntime } from '../gpu/dispatch';
 import { GpuLimitError, WebGpuUnavailableError } from '../gpu/errors';
 import { TransformerModel, type GenerateResult } from '../model/model';
 import type { FileProgress, ModelSource } from '../model/source';
-import { DEFAULT_SYSTEM_PROMPT } from '../tokenizer/chatTemplate';
 import { TextTokenizer } from '../tokenizer/tokenizer';
 import { LocalFilesModelSource, bundledModelSource, hubModelSource } from './hub';
 import { probeGpu, summarizeGpu } from './probe';
@@ -204,7 +203,7 @@ export class Engine {
   }
 
   private encode(loaded: LoadedModel, conversation: Conversation): number[] {
-    return loaded.tokenizer.encodeChat(conversation.system || DEFAULT_SYSTEM_PROMPT, conversation.document, conversation.turns);
+    return loaded.tokenizer.encodeChat(conversation.system, conversation.document, conversation.turns);
   }
 
   private async countTokens(requestId: number, conversation: Conversation): Promise<void> {

@@ -27,10 +27,15 @@ export interface ConversationSlice {
   tokenCount: TokenCount | null;
   /** Id of the newest countTokens request; older answers are dropped. */
   countRequestId: number;
+  /** Bumped by every edit of what is counted; the count is current when it was taken at this version. */
+  editVersion: number;
+  /** editVersion when the newest countTokens request was sent, and when the shown count was taken. */
+  countRequestVersion: number;
+  tokenCountVersion: number;
 
   setDocument: (document: string, documentName?: string | null) => void;
   setDraft: (draft: string) => void;
-  /** Returns the conversation to count, with the draft as the pending question. */
+  /** Returns the conversation to count: the history and the draft as the next question, or the pending question while one streams. */
   conversationForCount: () => Conversation;
   nextCountRequest: () => number;
   applyTokenCount: (count: TokenCount) => void;
@@ -62,25 +67,27 @@ export const createConversationSlice: SliceCreator<ConversationSlice> = (set, ge
   prefill: null,
   tokenCount: null,
   countRequestId: 0,
+  editVersion: 0,
+  countRequestVersion: -1,
+  tokenCountVersion: -1,
 
-  setDocument: (document, documentName = null) => set({ document, documentName }),
-  setDraft: (draft) => set({ draft }),
+  setDocument: (document, documentName = null) => set((state) => ({ document, documentName, editVersion: state.editVersion + 1 })),
+  setDraft: (draft) => set((state) => ({ draft, editVersion: state.editVersion + 1 })),
 
   conversationForCount: () => {
     const { systemPrompt, document, turns, draft } = get();
-    return {
-      system: systemPrompt,
-      document,
-      turns: [...turns.map(({ role, content }) => ({ role, content })), { role: 'user', content: draft }],
-    };
+    const history = turns.map(({ role, content }): ChatMessage => ({ role, content }));
+    // While an answer streams, the last turn is the pending question, and the draft is not sent yet.
+    const pendingQuestion = history.at(-1)?.role === 'user';
+    return { system: systemPrompt, document, turns: pendingQuestion ? history : [...history, { role: 'user', content: draft }] };
   },
   nextCountRequest: () => {
     const countRequestId = nextRequestId();
-    set({ countRequestId });
+    set((state) => ({ countRequestId, countRequestVersion: state.editVersion }));
     return countRequestId;
   },
   applyTokenCount: (count) => {
-    if (count.requestId === get().countRequestId) set({ tokenCount: count });
+    if (count.requestId === get().countRequestId) set((state) => ({ tokenCount: count, tokenCountVersion: state.countRequestVersion }));
   },
 
   submitQuestion: () => {
@@ -89,7 +96,7 @@ export const createConversationSlice: SliceCreator<ConversationSlice> = (set, ge
     if (question === '' || activeRequestId !== null) return null;
     const requestId = nextRequestId();
     const nextTurns: ChatTurn[] = [...turns, { role: 'user', content: question }];
-    set({ turns: nextTurns, draft: '', activeRequestId: requestId, streamingText: '', prefill: null });
+    set((state) => ({ turns: nextTurns, draft: '', activeRequestId: requestId, streamingText: '', prefill: null, editVersion: state.editVersion + 1 }));
     get().setLastStats(null);
     return {
       requestId,
@@ -109,6 +116,7 @@ export const createConversationSlice: SliceCreator<ConversationSlice> = (set, ge
     if (requestId !== get().activeRequestId) return;
     set((state) => ({
       turns: [...state.turns, { role: 'assistant', content: text, stats }],
+      editVersion: state.editVersion + 1,
       activeRequestId: null,
       streamingText: '',
       prefill: null,
@@ -120,13 +128,15 @@ export const createConversationSlice: SliceCreator<ConversationSlice> = (set, ge
     if (requestId !== activeRequestId) return;
     const pending = turns.at(-1);
     const restored = pending?.role === 'user' ? pending.content : '';
-    set({
+    set((state) => ({
+      editVersion: state.editVersion + 1,
       turns: pending?.role === 'user' ? turns.slice(0, -1) : turns,
       draft: draft.trim() === '' ? restored : draft,
       activeRequestId: null,
       streamingText: '',
       prefill: null,
-    });
+    }));
   },
-  resetConversation: () => set({ turns: [], activeRequestId: null, streamingText: '', prefill: null, lastStats: null }),
+  resetConversation: () =>
+    set((state) => ({ turns: [], activeRequestId: null, streamingText: '', prefill: null, lastStats: null, editVersion: state.editVersion + 1 })),
 });

@@ -92,12 +92,36 @@ describe('conversation slice', () => {
     expect(store.getState().tokenCount).toEqual({ requestId: newer, tokens: 10, contextLength: 100 });
   });
 
+  it('marks the count stale until it covers the latest edit', () => {
+    const store = createAppStore();
+    store.getState().setDocument('Doc');
+    const requestId = store.getState().nextCountRequest();
+    // An edit after the request was sent makes its answer out of date on arrival.
+    store.getState().setDraft('Q');
+
+    applyWorkerMessage(store.getState(), { type: 'tokenCount', requestId, tokens: 5, contextLength: 100 });
+    expect(store.getState().tokenCountVersion).not.toBe(store.getState().editVersion);
+
+    const current = store.getState().nextCountRequest();
+    applyWorkerMessage(store.getState(), { type: 'tokenCount', requestId: current, tokens: 6, contextLength: 100 });
+    expect(store.getState().tokenCountVersion).toBe(store.getState().editVersion);
+  });
+
   it('counts the draft as the pending question', () => {
     const store = createAppStore();
     store.getState().setDocument('Doc');
     store.getState().setDraft('Next?');
 
     expect(store.getState().conversationForCount().turns).toEqual([{ role: 'user', content: 'Next?' }]);
+  });
+
+  it('counts the pending question, not the draft, while streaming', () => {
+    const store = createAppStore();
+    store.getState().setDraft('Asked');
+    store.getState().submitQuestion();
+    store.getState().setDraft('Typing the next one');
+
+    expect(store.getState().conversationForCount().turns).toEqual([{ role: 'user', content: 'Asked' }]);
   });
 
   it('clears turns and statistics on reset', () => {

@@ -48,7 +48,7 @@ export function GenerationSettings() {
         </div>
       </div>
       <label htmlFor={ids.system}>System prompt</label>
-      <textarea id={ids.system} rows={3} value={systemPrompt} onChange={(event) => store().setSystemPrompt(event.target.value)} />
+      <textarea id={ids.system} data-testid="system-prompt" rows={3} value={systemPrompt} onChange={(event) => store().setSystemPrompt(event.target.value)} />
     </details>
   );
 }

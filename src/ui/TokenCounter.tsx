@@ -9,8 +9,13 @@ export function promptFits(tokens: number, contextLength: number): boolean {
 
 /** "12,345 / 32,768 tokens", and a clear message with the counts when the prompt does not fit. */
 export function TokenCounter() {
-  const { tokenCount, loaded, maxNewTokens } = useAppStore(
-    useShallow((state) => ({ tokenCount: state.tokenCount, loaded: state.loadState === 'loaded', maxNewTokens: state.maxNewTokens })),
+  const { tokenCount, stale, loaded, maxNewTokens } = useAppStore(
+    useShallow((state) => ({
+      tokenCount: state.tokenCount,
+      stale: state.tokenCountVersion !== state.editVersion,
+      loaded: state.loadState === 'loaded',
+      maxNewTokens: state.maxNewTokens,
+    })),
   );
   if (!loaded) return <p className="token-count hint" data-testid="token-count">Load a model to count tokens.</p>;
   if (!tokenCount) return <p className="token-count hint" data-testid="token-count">Counting tokens…</p>;
@@ -20,7 +25,14 @@ export function TokenCounter() {
   const room = contextLength - tokens;
   return (
     <div aria-live="polite">
-      <p className={`token-count ${fits ? '' : 'over'}`} data-testid="token-count" data-tokens={tokens} data-context={contextLength}>
+      <p
+        className={`token-count ${fits ? '' : 'over'} ${stale ? 'stale' : ''}`}
+        data-testid="token-count"
+        data-tokens={tokens}
+        data-context={contextLength}
+        data-stale={stale}
+        title={stale ? 'Recounting after your edit' : undefined}
+      >
         {formatCount(tokens)} / {formatCount(contextLength)} tokens
       </p>
       {!fits && (

@@ -9,7 +9,7 @@ export function topIndices(scores: ArrayLike<number>, count: number): Int32Array
   return order.slice(0, Math.max(0, Math.min(count, order.length)));
 }
 
-/** All indices ordered by descending score, ties by ascending index. */
+/** Orders all indices by descending score, ties by ascending index. */
 export function rankDescending(scores: ArrayLike<number>): Int32Array {
   const order = new Int32Array(scores.length);
   for (let i = 0; i < order.length; i++) order[i] = i;
@@ -17,9 +17,9 @@ export function rankDescending(scores: ArrayLike<number>): Int32Array {
 }
 
 /**
- * The smallest prefix of the descending ranking whose scores sum to at least `share` of the total:
- * the "cumulative mass" rule. None when `share` <= 0; every index when `share` >= 1 or when rounding
- * keeps the sum below it.
+ * Selects the smallest prefix of the descending ranking whose scores sum to at least `share` of
+ * the total (the "cumulative mass" rule). Returns no index when `share` <= 0, and every index when
+ * `share` >= 1 or when rounding keeps the sum below the target.
  */
 export function indicesByCumulativeMass(scores: ArrayLike<number>, share: number): Int32Array {
   const order = rankDescending(scores);

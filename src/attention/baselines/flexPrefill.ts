@@ -3,8 +3,8 @@
  * for Efficient Long-Sequence Inference", ICLR 2025), with key and query blocks of `blockSize` rows.
  *
  * 1. Pattern choice. The representative queries are the last min(blockSize, N) rows. The estimate
- *    a is softmax over key blocks of mean(q) · mean(k in block) · scale (every key block, since
- *    these rows see all of them); the truth b is the rows' full causal softmax summed per key block
+ *    a is the softmax over all key blocks of mean(q) · mean(k in block) · scale, because these
+ *    rows see every key block. The truth b is the rows' full causal softmax summed per key block
  *    and averaged over the rows. With d = sqrt(JSD(a, b)) in nats, d < tau selects the
  *    query-aware pattern, otherwise the vertical-slash pattern.
  * 2. Query-aware pattern. For query block qb: the estimate over key blocks 0..qb is softmax of
@@ -18,14 +18,23 @@
  * 4. Both patterns keep the diagonal block, then add key blocks by the step 2 estimate until the
  *    query block has min(minBudget, qb + 1) blocks.
  *
- * Simplifications against the published method, on purpose:
- * - Step 2 applies gamma to each query block's row of the block matrix; the paper normalises the
- *   whole flattened block matrix of the head and applies gamma once.
- * - The minimum budget counts key blocks per query block (the paper counts tokens), and it fills in
- *   the vertical-slash pattern too, ranked by the query-aware estimate.
+ * Step 1 and the pooling match the reference code, get_active_blocks in the copy of FlexPrefill
+ * in github.com/mit-han-lab/x-attention (xattn/src/Flexprefill.py). Simplifications against that
+ * code, on purpose:
+ * - Step 2 applies gamma to each query block's row of the block matrix. The reference softmaxes
+ *   each row, flattens the whole block matrix and keeps the fewest blocks whose mass reaches
+ *   gamma times the number of query blocks, so one query block may keep more mass than another.
+ * - Step 3 maps the kept columns and diagonals themselves to the tiles they cross. The reference
+ *   only counts how many columns (and diagonals) reach gamma, turns that count into a number of
+ *   blocks (count / 128 + 1, within the budgets), then keeps that many key blocks ranked by summed
+ *   column score and offset blocks ranked by summed diagonal score, offset block o meaning key
+ *   block qb - o.
+ * - In the query-aware pattern the reference also adds the minimum budget of vertical and slash
+ *   blocks; here the minimum budget counts key blocks per query block (the reference counts
+ *   tokens) and is filled by the query-aware estimate in both patterns.
  * - No maximum budget, and each head is handled alone (no GQA grouping of the estimate).
- * - The pooled key of a block includes all its keys, even those after some rows of the diagonal
- *   block; the paper does the same.
+ * The pooled key of a block includes all its keys, even those after some rows of the diagonal
+ * block, as in the reference.
  *
  * Sweep knob: `gamma` (tau picks the pattern; sweep it apart).
  */
@@ -41,13 +50,13 @@ import {
 import { checkNonNegativeInteger, checkPositiveInteger, indicesByCumulativeMass, jensenShannonDistance, meanRows, rankDescending, softmaxInPlace } from './common';
 
 export interface FlexPrefillOptions {
-  /** Estimated attention mass the kept blocks (or lines) must reach, in (0, 1]; 0.9 in the paper. */
+  /** Estimated attention mass the kept blocks (or lines) must reach, in (0, 1]; 0.9 is the reference code's default. */
   gamma: number;
-  /** Jensen-Shannon distance (nats, sqrt of the divergence) below which the query-aware pattern is used; 0.1 in the paper. */
+  /** Jensen-Shannon distance (nats, sqrt of the divergence) below which the query-aware pattern is used, for example 0.1. */
   tau: number;
-  /** Query and key block size; 128 as in the paper. */
+  /** Query and key block size; default 128, the reference code's default. */
   blockSize?: number;
-  /** Fewest key blocks per query block (capped at qb + 1); default 8, the paper's 1024 tokens at 128 per block. */
+  /** Minimum key blocks per query block (capped at qb + 1); default 1. */
   minBudget?: number;
 }
 
@@ -65,7 +74,7 @@ export function selectFlexPrefill(q: Float32Array, k: Float32Array, N: number, D
   checkHeadInputs(op, N, D, q, k);
   const { gamma, tau } = options;
   const blockSize = options.blockSize ?? 128;
-  const minBudget = options.minBudget ?? 8;
+  const minBudget = options.minBudget ?? 1;
   if (!(gamma > 0 && gamma <= 1)) throw new Error(`${op}: gamma = ${gamma} must be in (0, 1]`);
   if (Number.isNaN(tau)) throw new Error(`${op}: tau is NaN`);
   checkPositiveInteger(op, 'blockSize', blockSize);

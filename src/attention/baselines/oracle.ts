@@ -1,8 +1,8 @@
 /**
  * Oracle selection: row r keeps exactly the keys whose true score is within `theta` nats of the
- * row's maximum, s(r, j) >= max_j' s(r, j') - theta. It reads every score, so it is no practical
- * method; it marks, for each theta, the density at which a per-row threshold on true scores
- * reaches its recall, as an upper reference for the selection rules.
+ * row's maximum, s(r, j) >= max_j' s(r, j') - theta. It reads every score, so it cannot save work.
+ * It serves as the upper reference: for each theta, the recall and density of a per-row threshold
+ * on the true scores, which the selection rules approximate from estimates.
  * Sweep knob: `theta` (+Infinity keeps every causal key).
  */
 import { causalRowScores, checkHeadInputs, SelectionWriter, type IntervalSelection } from '../metrics';

@@ -2,7 +2,7 @@
 import { Random } from '../../util/random';
 import type { Selection } from '../types';
 
-/** Each row's interval bounds as a plain array, for toEqual. */
+/** Returns each row's interval bounds as a plain array, for toEqual. */
 export function intervalsOf(sel: Selection): number[][] {
   return Array.from({ length: sel.numRows }, (_, row) => Array.from(sel.rowIntervals(row)));
 }

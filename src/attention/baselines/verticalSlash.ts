@@ -2,15 +2,17 @@
  * Vertical-slash selection in the style of MInference (Jiang et al., "MInference 1.0", 2024).
  *
  * 1. Estimate: the last L = min(lastQueries, N) query rows compute their full causal softmax.
- *    A column's score is the summed probability the L rows put on that key (vertical line); a
- *    diagonal's score is the summed probability on the pairs (r, r - offset) (slash line).
+ *    A column (vertical line) scores the summed probability that the L rows put on its key. A
+ *    diagonal (slash line) scores the summed probability on the pairs (r, r - offset).
  * 2. Pick the `verticalBudget` best columns and the `slashBudget` best offsets. As in MInference,
  *    the first `forcedColumns` keys and the `forcedDiagonals` smallest offsets are chosen first and
  *    count inside the budgets. MInference forces 30 columns and 100 diagonals, sized for long
  *    prompts; the defaults here force key 0 and offset 0 only, so every row attends itself.
  * 3. Row r computes the union of the chosen columns c <= r and the keys r - offset >= 0.
- * 4. The L estimate rows compute all their causal keys (`denseEstimateRows`, on by default): their
- *    full rows were scored in step 1, and those pairs count in the density.
+ * 4. The L estimate rows compute all their causal keys (`denseEstimateRows`, on by default),
+ *    because step 1 already scored their full rows; those pairs count in the density. MInference's
+ *    kernel gives these rows the same lines as every other row, which `denseEstimateRows: false`
+ *    reproduces.
  *
  * Sweep knobs: `verticalBudget` and `slashBudget` (often swept together).
  */

@@ -8,14 +8,18 @@
  *    or above the causal diagonal are left out, and key groups after the row group are masked.
  *    Within a block pair the segments repeat every S rows and keys, so they sample the tile's
  *    antidiagonals at stride S.
- * 2. Block mass. Each row group takes the softmax of its segment scores over all its key groups;
- *    the probabilities are summed per (query block, key block) and divided by the query block's row
- *    groups, which gives every query block a distribution over its key blocks 0..qb.
+ * 2. Block mass. Each row group takes the softmax of its segment scores over all its key groups.
+ *    The probabilities are summed per (query block, key block) and divided by the query block's
+ *    row groups, so every query block gets a distribution over its key blocks 0..qb.
  * 3. Threshold. Per query block, the smallest set of highest-mass key blocks whose mass reaches
  *    `threshold` is kept, then the first block and the diagonal block are added.
  *
- * This follows the published reshape-and-softmax formulation: the softmax runs over antidiagonal
- * segments and the block mass is their sum, not a softmax over one score per block.
+ * This follows the authors' code (xattn_estimate with select_mode "inverse" in
+ * github.com/mit-han-lab/x-attention, xattn/src/Xattention.py): the softmax
+ * runs over antidiagonal segments and the block mass is their sum, not a softmax over one score
+ * per block. Two differences: the reference keeps the non-causal pairs of the segment on the
+ * causal diagonal, and it keeps the first and diagonal blocks only when asked (keep_sink,
+ * keep_recent), while here both are always kept.
  * Sweep knob: `threshold` (1 keeps every causal block).
  */
 import {
@@ -29,11 +33,11 @@ import {
 import { checkPositiveInteger, indicesByCumulativeMass } from './common';
 
 export interface XAttentionOptions {
-  /** Block mass each query block must keep, in (0, 1]; the paper sweeps about 0.8 to 0.95. */
+  /** Block mass each query block must keep, in (0, 1]; the reference code defaults to 0.8 or 0.9. */
   threshold: number;
-  /** Query and key block size; 128 as in the paper. */
+  /** Query and key block size; default 128, as the reference's block-sparse kernel requires. */
   blockSize?: number;
-  /** Antidiagonal stride S; must divide blockSize; 8 as in the paper. */
+  /** Antidiagonal stride S; must divide blockSize; default 8. */
   stride?: number;
 }
 
