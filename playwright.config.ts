@@ -1,4 +1,5 @@
 import { defineConfig } from '@playwright/test';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, WEBGPU_FLAG } from './e2e/chromium';
 
 const PORT = 4173;
 
@@ -18,22 +19,8 @@ export default defineConfig({
     browserName: 'chromium',
     headless: true,
     trace: 'on-first-retry',
-    launchOptions: {
-      executablePath: '/usr/bin/chromium',
-      // Debian 12's chromium 156 gives navigator.gpu a SwiftShader adapter in headless mode with
-      // --enable-unsafe-webgpu alone, on a secure origin such as http://127.0.0.1; no Vulkan or
-      // ANGLE flag (--enable-features=Vulkan, --use-vulkan=swiftshader, --use-angle=swiftshader)
-      // changed the adapter or its features when tried. A data: URL is not a secure context and
-      // has no navigator.gpu.
-      args: [
-        '--enable-unsafe-webgpu',
-        '--no-sandbox',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    },
+    // Debian's chromium with SwiftShader WebGPU; e2e/chromium.ts records which flags that needs.
+    launchOptions: { executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS, WEBGPU_FLAG] },
   },
   webServer: {
     command: `npx vite preview --port ${PORT} --strictPort`,

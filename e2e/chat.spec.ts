@@ -176,4 +176,22 @@ test.describe('hub', () => {
       await server.close();
     }
   });
+
+  test('hub.gated: HTTP 401 names the fix', async ({ chat }) => {
+    const repoId = 'test-org/gated-model';
+    const server = await startHubServer(repoId, resolve('public/models', MODEL), { gated: true });
+    try {
+      await chat.open();
+      await chat.startHubLoad(server.baseUrl, repoId);
+
+      // The banner names the file, the status and both ways forward; the picker is usable again.
+      await expect(chat.errorBanner).toContainText('HTTP 401');
+      await expect(chat.errorBanner).toContainText('tokenizer.json');
+      await expect(chat.errorBanner).toContainText(/access token.*another model/);
+      await expect(chat.loadButton).toBeEnabled();
+      await expect(chat.modelLoaded).toHaveCount(0);
+    } finally {
+      await server.close();
+    }
+  });
 });

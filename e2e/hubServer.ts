@@ -1,6 +1,6 @@
 /**
  * A Hugging Face style file server on 127.0.0.1 for the download tests: it serves a folder
- * as /<repo>/resolve/main/<file>, answers CORS for the app's origin, and records every request.
+ * as /<repo>/resolve/main/<file>, sends CORS headers for the app, and records every request.
  */
 import { createReadStream, statSync } from 'node:fs';
 import { createServer, type Server, type ServerResponse } from 'node:http';
@@ -17,6 +17,8 @@ export interface HubServer {
 export interface HubServerOptions {
   /** Slows .safetensors responses to this rate, so a test can watch the progress bar move. */
   weightBytesPerSecond?: number;
+  /** Rejects every file request with HTTP 401, as the Hub does for a gated repository without a token. */
+  gated?: boolean;
 }
 
 /** Writes `path` in 1 MiB pieces at about `bytesPerSecond`. */
@@ -45,6 +47,10 @@ export async function startHubServer(repoId: string, folder: string, options: Hu
       return;
     }
 
+    if (options.gated) {
+      response.writeHead(401).end();
+      return;
+    }
     const relative = url.startsWith(prefix) ? normalize(decodeURIComponent(url.slice(prefix.length))) : undefined;
     if (!relative || relative.startsWith('..')) {
       response.writeHead(404).end();

@@ -10,12 +10,16 @@ import { createRuntime, type GpuRuntime } from '../src/gpu/dispatch';
 
 Object.assign(globalThis, globals);
 
+// Dawn frees its instance when the object returned by create() is garbage collected, after
+// which any device event crashes the process; a module-level reference keeps it alive.
+let dawnInstance: GPU | undefined;
 let runtime: Promise<GpuRuntime | undefined> | undefined;
 
 async function open(): Promise<GpuRuntime | undefined> {
   let gpu: GpuContext;
   try {
-    gpu = await acquireGpu(create([]), {
+    dawnInstance ??= create([]);
+    gpu = await acquireGpu(dawnInstance, {
       onError: (error) => {
         throw error;
       },

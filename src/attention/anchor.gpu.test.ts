@@ -3,7 +3,8 @@ import { expectClose } from '../../test/expectClose';
 import { driverName, gpuRuntime } from '../../test/gpu';
 import { readF32, readU32 } from '../gpu/buffers';
 import { ComputeBatch, type GpuRuntime } from '../gpu/dispatch';
-import { anchorChunkPlan, encodeAnchorPrefill } from './anchor';
+import { ANCHOR_SELECT_BLOCK, anchorChunkPlan, encodeAnchorPrefill } from './anchor';
+import { anchorInitCount } from './anchorPlan';
 import { encodeDensePrefillAttention } from './dense';
 import { encodeKvWrite } from './kvWrite';
 import { anchorAttentionReference, denseAttentionReference } from './reference';
@@ -82,6 +83,10 @@ interface Case {
   dtype: 'f32' | 'f16';
   /** The selection must keep some candidates and drop others. */
   partial: boolean;
+  /** Keys per KV head that every query leans towards (3 unless set). */
+  heavyKeys?: number;
+  /** Some (group, head) must have stripes in two or more select blocks. */
+  multiBlock?: boolean;
 }
 
 const base: AnchorParams = { blockSize: 4, step: 2, theta: 3, initGroups: 1, localGroups: 1, denseLastGroup: false };
@@ -120,6 +125,18 @@ const cases: Case[] = [
     dtype: 'f16',
     partial: false,
   },
+  {
+    // G = 32 spans two row tiles, and group 4 has 96 candidates with stripes in both select blocks,
+    // so the compaction's block offsets matter.
+    name: 'candidates across select blocks',
+    N: 161,
+    shape: { numHeads: 2, numKvHeads: 1, headDim: 64 },
+    params: { ...base, blockSize: 8, step: 4 },
+    dtype: 'f16',
+    partial: true,
+    heavyKeys: 6,
+    multiBlock: true,
+  },
   { name: 'dense last group', N: 32, shape: { numHeads: 4, numKvHeads: 2, headDim: 64 }, params: { ...base, denseLastGroup: true }, dtype: 'f32', partial: true },
 ];
 
@@ -130,12 +147,12 @@ describe(`encodeAnchorPrefill (${driverName()})`, () => {
       if (!runtime) return;
       const { N, shape, params, dtype } = testCase;
       const H = shape.numHeads;
-      const inputs = randomInputs(31, N, shape, { std: 1.3, heavyKeys: 3, bias: 2 });
+      const inputs = randomInputs(31, N, shape, { std: 1.3, heavyKeys: testCase.heavyKeys ?? 3, bias: 2 });
       const k = roundToCache(inputs.k, dtype);
       const v = roundToCache(inputs.v, dtype);
       const gpu = await runPrompt(runtime, inputs, N, shape, params, dtype);
       // The GPU's own lists drive the expected output, so a key that flips at the threshold
-      // changes both sides alike; the lists themselves are checked against the rule below.
+      // changes both sides alike. The lists themselves are checked against the rule below.
       const reference = anchorAttentionReference(inputs.q, k, v, N, shape, params, {
         stripes: (group, head) => gpu.groups[group]?.selected[head],
       });
@@ -145,6 +162,7 @@ describe(`encodeAnchorPrefill (${driverName()})`, () => {
       let candidates = 0;
       let selected = 0;
       let borderline = 0;
+      let maxBlocksWithStripes = 0;
       gpu.groups.forEach((group, g) => {
         const region = reference.anchorRegion[g];
         if (group.plan === 'dense' || !region) return;
@@ -155,11 +173,13 @@ describe(`encodeAnchorPrefill (${driverName()})`, () => {
           expect(group.scores[h].length).toBe(region.candidateEnd - region.candidateStart);
           expect(refScores.length).toBe(region.candidateEnd - region.candidateStart);
           expectClose(`scores g${g} h${h}`, group.scores[h], refScores, { atol: SCORE_TOLERANCE, rtol: 0 });
-          // Sorted, strictly inside the gap, so disjoint from the anchor region.
+          // Sorted, strictly inside the gap, and never in the anchor region.
           for (let i = 0; i < list.length; i++) {
             expect(list[i]).toBeGreaterThanOrEqual(region.candidateStart);
             expect(list[i]).toBeLessThan(region.candidateEnd);
             if (i > 0) expect(list[i]).toBeGreaterThan(list[i - 1]);
+            const inAnchorRegion = list[i] < anchorInitCount(region) || list[i] >= region.localStart;
+            expect(inAnchorRegion, `stripe ${list[i]} of group ${g}, head ${h}`).toBe(false);
           }
           // Selected exactly when the GPU's own score passes −theta in f32.
           const listed = new Set(list);
@@ -178,9 +198,12 @@ describe(`encodeAnchorPrefill (${driverName()})`, () => {
           }
           candidates += refScores.length;
           selected += list.length;
+          const blocks = new Set(Array.from(list, (key) => Math.floor((key - region.candidateStart) / ANCHOR_SELECT_BLOCK)));
+          maxBlocksWithStripes = Math.max(maxBlocksWithStripes, blocks.size);
         }
       });
       console.log(`${testCase.name}: ${selected} of ${candidates} candidates selected, ${borderline} at the threshold`);
+      if (testCase.multiBlock) expect(maxBlocksWithStripes).toBeGreaterThanOrEqual(2);
       if (testCase.partial) {
         expect(selected).toBeGreaterThan(0);
         expect(selected).toBeLessThan(candidates);

@@ -1,6 +1,6 @@
 /**
- * The AnchorAttention regions of one query group and the rule that picks sparse or dense
- * attention for a prefill chunk; shared by the GPU dispatch and the TypeScript reference.
+ * AnchorAttention regions of one query group, and the rule that picks sparse or dense attention
+ * for a prefill chunk. The GPU dispatch and the TypeScript reference both use them.
  */
 import { groupSize, type AnchorParams } from './types';
 
@@ -34,7 +34,7 @@ export function anchorInitCount(region: AnchorRegion): number {
 }
 
 /**
- * How the prefill chunk of `rows` rows at `start` runs in a prompt of `totalTokens` tokens:
+ * Chooses how the prefill chunk of `rows` rows at `start` runs in a prompt of `totalTokens` tokens:
  * 'anchor' for a whole group (start a multiple of G, rows = G), 'dense' for the tail after
  * the last whole group and for a chunk that is not one aligned group. With denseLastGroup
  * the last whole group (rows (k - 1)G .. kG - 1 for k = floor(N / G)) is dense as well.

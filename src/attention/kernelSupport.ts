@@ -26,8 +26,9 @@ export const WORKGROUP_STORAGE_BUDGET = 16384;
 export const MAX_HEAD_DIM = 2 * FLASH_LANES * 32;
 
 /**
- * Keys per tile for head dimension `headDim`: the largest power of two up to FLASH_MAX_BLOCK_N whose
- * K/V tile ([BLOCK_N, D] f32), score parts ([BLOCK_M, BLOCK_N, LANES] f32) and 16 spare bytes fit the budget.
+ * Returns the keys per tile for head dimension `headDim`, the largest power of two up to FLASH_MAX_BLOCK_N
+ * that fits the budget. The budget covers the K/V tile ([BLOCK_N, D] f32), the score parts
+ * ([BLOCK_M, BLOCK_N, LANES] f32) and 16 bytes for the sparse kernel's stripe count.
  */
 export function flashBlockN(headDim: number): number {
   const bytes = (blockN: number) => 4 * blockN * headDim + 4 * FLASH_BLOCK_M * blockN * FLASH_LANES + 16;
@@ -90,7 +91,7 @@ export function checkShape(op: string, shape: AttentionShape, cache: LayerKvCach
   }
   if (cache.numKvHeads !== numKvHeads || cache.headDim !== headDim) {
     throw new Error(
-      `${op}: the KV cache holds ${cache.numKvHeads} KV heads of dim ${cache.headDim}, the attention shape has ${numKvHeads} of dim ${headDim}`,
+      `${op}: the KV cache has ${cache.numKvHeads} KV heads of dim ${cache.headDim}, but the attention shape expects ${numKvHeads} of dim ${headDim}`,
     );
   }
   checkCache(op, cache);

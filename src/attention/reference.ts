@@ -106,15 +106,15 @@ export interface AnchorReferenceOptions {
 export interface AnchorReferenceResult {
   /** Attention output (N, H, D). */
   out: Float32Array;
-  /** How each group of G rows ran: 'anchor', or 'dense' for the tail and a dense last group. */
+  /** Plan of each group of G rows: 'anchor', or 'dense' for the tail and a dense last group. */
   plans: ('anchor' | 'dense')[];
   /** Regions of each group; null for a dense group. */
   anchorRegion: (AnchorRegion | null)[];
   /** Sorted stripe keys per [group][head]; empty for a dense group. */
   selected: Int32Array[][];
   /**
-   * Candidate scores max_p (q̄_p · k_j · scale − ā_p) per [group][head], index j − candidateStart
-   * for the candidate keys j of that group; empty for a dense group.
+   * Candidate scores max_p (q̄_p · k_j · scale − ā_p) per [group][head], at index j − candidateStart
+   * for candidate key j. The arrays of a dense group are empty.
    */
   candidateScores: Float64Array[][];
   /** Per-row anchor x_a(r) = m_r (the max over the anchor region) per [head], indexed by row; NaN for dense rows. */
@@ -124,8 +124,8 @@ export interface AnchorReferenceResult {
 }
 
 /**
- * AnchorAttention over a whole prompt of N tokens, group by group, with the chunk plan of
- * anchorChunkPlan. For an anchor group g and row r: the anchor region A_g(r) =
+ * Computes AnchorAttention over a whole prompt of N tokens, group by group, with the chunk plan
+ * of anchorChunkPlan. For an anchor group g and row r: the anchor region A_g(r) =
  * [0, initGroups·G) ∪ [(g − localGroups + 1)·G, r] (causal), the anchor m_r = max over A_g(r) of
  * s(r, ·), and for each sub-block p of b rows the mean query q̄_p and mean anchor ā_p. Candidate key j
  * in [initGroups·G, (g − localGroups + 1)·G) is a stripe of the group when
@@ -218,6 +218,14 @@ export function anchorAttentionReference(
       }
       const override = options.stripes?.(g, h);
       const stripes = override ? Int32Array.from(override) : Int32Array.from(keys);
+      for (let i = 0; i < stripes.length; i++) {
+        const outside = stripes[i] < region.candidateStart || stripes[i] >= region.candidateEnd;
+        if (outside || (i > 0 && stripes[i] <= stripes[i - 1])) {
+          throw new Error(
+            `${name}: stripes of group ${g}, head ${h} must be ascending keys in [${region.candidateStart}, ${region.candidateEnd}), got ${stripes[i]} at index ${i}`,
+          );
+        }
+      }
       groupSelected.push(stripes);
       groupScores.push(scores);
 

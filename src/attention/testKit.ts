@@ -1,23 +1,10 @@
 /** GPU plumbing shared by the attention kernel tests: KV caches and their read-back. */
-import { globals } from 'webgpu';
 import { readBytes, readF32, type Tensor } from '../gpu/buffers';
 import type { GpuRuntime } from '../gpu/dispatch';
 import { decode16 } from '../util/halfFloat';
 import type { AttentionShape, LayerKvCache } from './types';
 
-// NOTE: dawn.node frees its instance when the object returned by create() is garbage collected,
-// and test/gpu.ts keeps no reference to it, so a test that allocates enough JS memory crashes in
-// InstanceBase::ProcessEvents. Keeping every GPU object that requests an adapter alive avoids that
-// until test/gpu.ts holds the reference itself.
-const retainedGpus: GPU[] = [];
-const gpuPrototype = (globals as { GPU: { prototype: GPU } }).GPU.prototype;
-const requestAdapter = gpuPrototype.requestAdapter;
-gpuPrototype.requestAdapter = function (this: GPU, ...args: Parameters<GPU['requestAdapter']>) {
-  if (!retainedGpus.includes(this)) retainedGpus.push(this);
-  return requestAdapter.apply(this, args);
-};
-
-/** A zero-filled KV cache (WebGPU zero-initialises buffers). */
+/** Creates a zero-filled KV cache (WebGPU zero-initialises buffers). */
 export function createCache(runtime: GpuRuntime, shape: AttentionShape, capacity: number, dtype: LayerKvCache['dtype']): LayerKvCache {
   const dims = [shape.numKvHeads, capacity, shape.headDim];
   return {

@@ -1,7 +1,7 @@
 /**
  * The worker-side engine: it owns the GPU device, the model and the tokenizer, and turns
  * protocol requests into model calls and response messages. Requests that touch the model run
- * one at a time in arrival order; `stop` and `getStats` are answered at once.
+ * one at a time in arrival order, while `stop` and `getStats` run at once.
  */
 import type { GpuContext } from '../gpu/device';
 import { createRuntime, type GpuRuntime } from '../gpu/dispatch';
@@ -163,8 +163,8 @@ export class Engine {
           }
         },
       });
-      // The first dispatches compile the pipelines; the page shows this as its own phase.
       this.post({ type: 'loadProgress', phase: 'compile', message: 'Compiling shaders' });
+      await warmUp(model);
       const config = model.config;
       const info: LoadedModelInfo = {
         name: source.name,
@@ -273,6 +273,23 @@ export class Engine {
     this.lastStats = undefined;
     this.post({ type: 'reset' });
   }
+}
+
+/**
+ * Runs one dense prefill and decode step so the pipelines compile during load, not inside the
+ * first answer's time to first token, then empties the KV cache again.
+ * NOTE: AnchorAttention's own pipelines still compile on their first use.
+ */
+async function warmUp(model: TransformerModel): Promise<void> {
+  await model.generate([model.config.eosTokenIds[0] ?? 0], {
+    maxNewTokens: 2,
+    sampling: { temperature: 0, topK: 0, topP: 1, seed: 0 },
+    stopTokenIds: [],
+    chunkSize: 1,
+    attention: { kind: 'dense' },
+    onToken: () => {},
+  });
+  model.resetCache();
 }
 
 /** Splits the model's 'length' into a full context and the max-new-tokens limit. */

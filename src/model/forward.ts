@@ -1,16 +1,16 @@
 /**
  * The transformer forward on the GPU for one chunk of rows at absolute positions
- * start .. start + rows - 1: embedding, then per layer pre-norm attention (q/k/v projections,
- * Qwen3's per-head q/k RMSNorm, RoPE, KV-cache write, prefill or decode attention, o_proj,
- * residual) and pre-norm SwiGLU MLP with its residual, then the final norm and lm_head on the
- * last row only. Activations live in a reusable workspace sized for the largest chunk.
+ * start .. start + rows - 1. It runs the embedding, then per layer a pre-norm attention block
+ * (q/k/v projections, Qwen3's per-head q/k RMSNorm, RoPE, KV-cache write, prefill or decode
+ * attention, o_proj, residual) and a pre-norm SwiGLU MLP block with its residual. The final norm
+ * and lm_head run on the last row only. Activations live in a workspace sized for the largest chunk.
  */
 import { elementCount, type Tensor } from '../gpu/buffers';
 import type { ComputeBatch, GpuRuntime } from '../gpu/dispatch';
 import { encodeDensePrefillAttention } from '../attention/dense';
 import { encodeDecodeAttention } from '../attention/decode';
 import { encodeKvWrite } from '../attention/kvWrite';
-import { encodeAnchorPrefill } from '../attention/anchor';
+import { encodeAnchorPrefill, type AnchorGroupResult } from '../attention/anchor';
 import { anchorChunkPlan } from '../attention/anchorPlan';
 import type { AttentionMode, AttentionShape } from '../attention/types';
 import type { ModelConfig } from './config';
@@ -91,12 +91,12 @@ export class ForwardWorkspace {
   }
 }
 
-/** The first `rows` rows of a workspace tensor as a tensor of that exact shape (same buffer). */
+/** Views the first `rows` rows of a workspace tensor as a tensor of that exact shape (same buffer). */
 function rowsOf(tensor: Tensor, rows: number): Tensor {
   return { ...tensor, shape: [rows, ...tensor.shape.slice(1)] };
 }
 
-/** A tensor viewed with another shape of the same element count. */
+/** Views a tensor with another shape of the same element count. */
 function reshape(tensor: Tensor, shape: number[]): Tensor {
   if (elementCount(shape) !== elementCount(tensor.shape)) {
     throw new Error(`forward: cannot view [${tensor.shape.join(', ')}] as [${shape.join(', ')}]`);
@@ -108,24 +108,43 @@ export interface ChunkArgs {
   weights: ModelWeights;
   cache: KvCache;
   workspace: ForwardWorkspace;
-  /** Absolute position of the chunk's first row; the cache already holds keys 0 .. start - 1. */
+  /** Absolute position of the chunk's first row; the cache already contains keys 0 .. start - 1. */
   start: number;
   rows: number;
-  /** How attention runs: prefill over the chunk, or decode for one row. */
+  /** Attention kind: prefill over the chunk, or decode for one row. */
   attention: { kind: 'prefill'; mode: AttentionMode; totalTokens: number } | { kind: 'decode' };
   /** Labels attention passes for the profiler. */
   profile?: boolean;
 }
 
+/** One layer's AnchorAttention selection for a chunk that ran sparsely. */
+export interface LayerAnchorResult {
+  layer: number;
+  result: AnchorGroupResult;
+}
+
 /**
  * Records the forward of one chunk whose token ids are already in workspace.tokens. Each
  * layer writes the chunk's keys and values into the cache before its attention reads them.
- * Leaves the last row's logits in workspace.logits.
+ * Leaves the last row's logits in workspace.logits. Returns the AnchorAttention selections of
+ * a sparse chunk, one per layer; the caller disposes them once the batch has completed.
  */
-export function encodeChunk(batch: ComputeBatch, { weights, cache, workspace, start, rows, attention, profile }: ChunkArgs): void {
+export function encodeChunk(batch: ComputeBatch, args: ChunkArgs): LayerAnchorResult[] {
+  const anchorResults: LayerAnchorResult[] = [];
+  try {
+    recordChunk(batch, args, anchorResults);
+  } catch (error) {
+    // The batch will not be submitted, so the selections recorded so far are freed here.
+    anchorResults.forEach(({ result }) => result.dispose());
+    throw error;
+  }
+  return anchorResults;
+}
+
+function recordChunk(batch: ComputeBatch, { weights, cache, workspace, start, rows, attention, profile }: ChunkArgs, anchorResults: LayerAnchorResult[]): void {
   const config = workspace.config;
   const { hiddenSize: hidden, numHeads, numKvHeads, headDim, rmsNormEps: eps } = config;
-  if (rows < 1 || rows > workspace.maxRows) throw new Error(`forward: a chunk has ${rows} rows, the workspace holds 1 .. ${workspace.maxRows}`);
+  if (rows < 1 || rows > workspace.maxRows) throw new Error(`forward: invalid chunk of ${rows} rows; the workspace fits 1 .. ${workspace.maxRows}`);
   if (attention.kind === 'decode' && rows !== 1) throw new Error(`forward: a decode step has 1 row, got ${rows}`);
   const shape: AttentionShape = { numHeads, numKvHeads, headDim };
   const ws = workspace;
@@ -149,6 +168,7 @@ export function encodeChunk(batch: ComputeBatch, { weights, cache, workspace, st
   weights.layers.forEach((layer, index) => {
     const cacheLayer = cache.layers[index];
     const timing = profile ? `layer ${index} attention` : undefined;
+    const anchorTiming = profile ? { select: `layer ${index} anchor selection`, sparse: `layer ${index} anchor sparse` } : undefined;
 
     // Attention block.
     encodeRmsNorm(batch, { x, weight: layer.inputNorm, eps, out: normed });
@@ -171,7 +191,8 @@ export function encodeChunk(batch: ComputeBatch, { weights, cache, workspace, st
     if (attention.kind === 'decode') {
       encodeDecodeAttention(batch, { q, cache: cacheLayer, length: start + 1, shape, out: attentionOut });
     } else if (plan === 'anchor' && attention.mode.kind === 'anchor') {
-      encodeAnchorPrefill(batch, { q, cache: cacheLayer, start, rows, shape, params: attention.mode.params, out: attentionOut, timing });
+      const result = encodeAnchorPrefill(batch, { q, cache: cacheLayer, start, rows, shape, params: attention.mode.params, out: attentionOut, timing: anchorTiming });
+      anchorResults.push({ layer: index, result });
     } else {
       encodeDensePrefillAttention(batch, { q, cache: cacheLayer, start, rows, shape, out: attentionOut, timing });
     }

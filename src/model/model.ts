@@ -8,7 +8,7 @@ import { ComputeBatch, type GpuRuntime } from '../gpu/dispatch';
 import { groupSize, type AttentionMode } from '../attention/types';
 import { Random } from '../util/random';
 import { parseModelConfig, type ModelConfig } from './config';
-import { encodeChunk, ForwardWorkspace } from './forward';
+import { encodeChunk, ForwardWorkspace, type LayerAnchorResult } from './forward';
 import { KvCache, type KvDtype } from './kvCache';
 import { encodeSample } from './ops/sample';
 import { fetchJsonIfPresent, type ModelSource } from './source';
@@ -35,6 +35,11 @@ export interface PrefillOptions {
   signal?: AbortSignal;
   /** Labels each layer's attention pass for the runtime's profiler. */
   profile?: boolean;
+  /**
+   * Receives each sparse chunk's AnchorAttention selections (one per layer) after the chunk
+   * has run, so their GPU buffers can be read; they are destroyed when the promise settles.
+   */
+  onAnchorChunk?: (start: number, results: LayerAnchorResult[]) => Promise<void> | void;
 }
 
 export interface PrefillResult {
@@ -175,7 +180,7 @@ export class TransformerModel {
       const chunk = tokens.slice(position, end);
       this.runtime.device.queue.writeBuffer(workspace.tokens.buffer, 0, new Uint32Array(chunk));
       const batch = new ComputeBatch(this.runtime, `prefill ${position}..${end - 1}`);
-      encodeChunk(batch, {
+      const anchorResults = encodeChunk(batch, {
         weights: this.weights,
         cache: this.cache,
         workspace,
@@ -184,8 +189,13 @@ export class TransformerModel {
         attention: { kind: 'prefill', mode: attention, totalTokens: tokens.length },
         profile,
       });
-      await batch.submit();
-      this.cache.append(chunk);
+      try {
+        await batch.submit();
+        this.cache.append(chunk);
+        if (anchorResults.length > 0) await options.onAnchorChunk?.(position, anchorResults);
+      } finally {
+        anchorResults.forEach(({ result }) => result.dispose());
+      }
       position = end;
       onChunk?.(position - reused, total);
     }
@@ -221,7 +231,7 @@ export class TransformerModel {
   /**
    * Prefills the prompt (reusing the cached prefix), then generates up to maxNewTokens tokens,
    * calling onToken for each. Stops at an end-of-sequence id, at maxNewTokens or when the
-   * context is full ('length'), or on abort; the cache then holds the prompt and every
+   * context is full ('length'), or on abort. The cache then contains the prompt and every
    * generated token but the last.
    */
   async generate(promptTokens: readonly number[], options: GenerateOptions): Promise<GenerateResult> {

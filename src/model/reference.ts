@@ -3,7 +3,7 @@
  * modelling code of Llama, Qwen2 and Qwen3 (not from the WGSL), for tests only. It uses the
  * stored weights decoded exactly to f32 and accumulates in f64, so its logits are close to the
  * exact result of those weights. Shapes: hidden state x_t [hidden], q_t [H, D], k_t and v_t
- * [Hkv, D] per token t; the KV cache holds every token's k and v per layer.
+ * [Hkv, D] per token t; the KV cache contains every token's k and v per layer.
  */
 import { f16ToF32, f32ToF16 } from '../util/halfFloat';
 import type { ModelConfig } from './config';

@@ -6,7 +6,7 @@ import { checkWeightShapes, expectedWeightShapes, forEachWeight } from './weight
 
 const encoder = new TextEncoder();
 
-/** A safetensors file from a raw header object and a data section of `dataBytes` bytes. */
+/** Builds a safetensors file from a raw header object and a data section of `dataBytes` bytes. */
 function rawFile(header: unknown, dataBytes: number): Uint8Array {
   const json = encoder.encode(JSON.stringify(header));
   const out = new Uint8Array(8 + json.byteLength + dataBytes);

@@ -191,7 +191,12 @@ export async function uploadWeights(
   runtime: GpuRuntime,
   source: ModelSource,
   config: ModelConfig,
-  options: { onProgress?: (progress: LoadProgress) => void; signal?: AbortSignal } = {},
+  options: {
+    onProgress?: (progress: LoadProgress) => void;
+    signal?: AbortSignal;
+    /** Largest part of the row-split embedding and lm_head; the device's storage binding limit by default. */
+    maxBindingBytes?: number;
+  } = {},
 ): Promise<ModelWeights> {
   const { allocator } = runtime;
   const uploaded = new Map<string, Tensor | RowSplitTensor>();
@@ -203,7 +208,7 @@ export async function uploadWeights(
         const label = name.replace(/^model\./, '');
         let tensor: Tensor | RowSplitTensor;
         if (name === 'model.embed_tokens.weight' || name === 'lm_head.weight') {
-          tensor = allocator.createRowSplitTensor(label, shape, STORAGE_DTYPE[dtype], bytes);
+          tensor = allocator.createRowSplitTensor(label, shape, STORAGE_DTYPE[dtype], bytes, options.maxBindingBytes);
         } else if (shape.length === 1) {
           tensor = allocator.createTensorFrom(label, shape, 'f32', decodeToF32(dtype, bytes));
         } else {

@@ -25,7 +25,7 @@ export interface ConversationSlice {
   streamingText: string;
   prefill: { done: number; total: number } | null;
   tokenCount: TokenCount | null;
-  /** Id of the newest countTokens request; older answers are dropped. */
+  /** Id of the newest countTokens request; responses to older requests are dropped. */
   countRequestId: number;
   /** Bumped by every edit of what is counted; the count is current when it was taken at this version. */
   editVersion: number;

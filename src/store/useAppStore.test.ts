@@ -96,7 +96,7 @@ describe('conversation slice', () => {
     const store = createAppStore();
     store.getState().setDocument('Doc');
     const requestId = store.getState().nextCountRequest();
-    // An edit after the request was sent makes its answer out of date on arrival.
+    // An edit after the request was sent makes its response out of date on arrival.
     store.getState().setDraft('Q');
 
     applyWorkerMessage(store.getState(), { type: 'tokenCount', requestId, tokens: 5, contextLength: 100 });

@@ -51,11 +51,11 @@ export function App() {
           <ModelPicker />
           <AttentionSettings />
           <GenerationSettings />
-          <StatsPanel />
         </aside>
         <main className="main">
           <DocumentPanel />
           <ChatPanel />
+          <StatsPanel />
         </main>
       </div>
     </WorkerContext.Provider>

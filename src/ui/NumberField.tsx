@@ -17,10 +17,10 @@ export function NumberField({ label, value, onChange, min, max, step, integer = 
   const id = useId();
   const hintId = useId();
   const [text, setText] = useState<string | null>(null);
-  const shown = text ?? String(value);
-  const parsed = Number(shown);
+  const displayed = text ?? String(value);
+  const parsed = Number(displayed);
   const invalid =
-    shown.trim() === '' || !Number.isFinite(parsed) || (integer && !Number.isInteger(parsed)) || (min !== undefined && parsed < min) || (max !== undefined && parsed > max);
+    displayed.trim() === '' || !Number.isFinite(parsed) || (integer && !Number.isInteger(parsed)) || (min !== undefined && parsed < min) || (max !== undefined && parsed > max);
 
   return (
     <div className="field">
@@ -29,7 +29,7 @@ export function NumberField({ label, value, onChange, min, max, step, integer = 
         id={id}
         type="number"
         data-testid={testId}
-        value={shown}
+        value={displayed}
         min={min}
         max={max}
         step={step ?? (integer ? 1 : 'any')}

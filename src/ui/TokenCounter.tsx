@@ -2,7 +2,7 @@ import { useShallow } from 'zustand/react/shallow';
 import { useAppStore } from '../store/useAppStore';
 import { formatCount } from './format';
 
-/** Whether the counted prompt leaves room for at least one answer token. */
+/** Returns whether the counted prompt leaves room for at least one answer token. */
 export function promptFits(tokens: number, contextLength: number): boolean {
   return tokens < contextLength;
 }

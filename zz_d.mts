@@ -1,0 +1,10 @@
+import { gpuRuntime } from '/work/main/test/gpu';
+import { readFileSync } from 'node:fs';
+const runtime = (await gpuRuntime())!;
+const buf = readFileSync('/work/main/public/models/tiny-qwen2/model.safetensors');
+console.log('read', buf.byteLength);
+const big = new Uint8Array(4_000_000); 
+const t = runtime.allocator.createTensorFrom('x', [big.length/4], 'f32', big);
+console.log('written');
+await runtime.device.queue.onSubmittedWorkDone();
+console.log('done');
