@@ -1,7 +1,7 @@
 /** The browser the end-to-end tests drive: Debian's chromium package, never a downloaded build. */
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 
-/** Flags for a quiet, sandbox-free headless run that reaches no Google service. */
+/** Flags for a sandbox-free headless run with background networking, component updates and sync turned off. */
 export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 /**

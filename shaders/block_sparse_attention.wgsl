@@ -24,16 +24,14 @@ struct Params {
 @group(0) @binding(5) var<storage, read> key_blocks: array<u32>;            // [nnz] u32, sorted per query block
 @group(0) @binding(6) var<storage, read_write> out: array<f32>;             // [T, H, D] f32
 
-var<workgroup> listed_slots: u32;   // listed key blocks · B, shared so the tile loop bound is workgroup-uniform
-var<private> list_begin: u32;       // index in key_blocks of this query block's first key block
+var<workgroup> shared_count: u32;   // listed key blocks of this query block, shared for a uniform loop bound
+var<workgroup> shared_block: u32;   // the key block being visited, shared for a uniform tile count
+var<private> key_start: u32;        // first key of the key block being visited
 
-// Slot s is key s % B of the (s / B)-th listed block. Keys past the cache (a partial last block)
-// are clamped for the read and hidden by slot_visible, which compares the unclamped key.
-fn listed_key(slot: u32) -> u32 {
-  return key_blocks[list_begin + slot / params.block_size] * params.block_size + slot % params.block_size;
-}
-fn slot_key(slot: u32) -> u32 { return min(listed_key(slot), params.capacity - 1u); }
-fn slot_visible(slot: u32, row_position: u32) -> bool { return listed_key(slot) <= row_position; }
+// Within one listed key block, slot s is key key_start + s. The tile count stops at the workgroup's
+// last row, so every loaded key is a cache position below start + rows.
+fn slot_key(slot: u32) -> u32 { return key_start + slot; }
+fn slot_visible(slot: u32, row_position: u32) -> bool { return key_start + slot <= row_position; }
 
 @compute @workgroup_size(BLOCK_M * LANES)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) local_index: u32) {
@@ -41,32 +39,45 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let block_row = (wid.x % params.tiles_per_block) * BLOCK_M;
   let head = wid.y;
   let block_start = block * params.block_size;
+  let chunk_end = params.start + params.rows;
   // Whole-workgroup exit only: the tile loop has barriers, so rows outside the chunk or past
   // the block stay in as inactive rows instead of returning.
-  if (head >= params.num_heads || block_start + block_row >= params.start + params.rows ||
-      block_start + block_row + BLOCK_M <= params.start) {
+  if (head >= params.num_heads || block_start + block_row >= chunk_end || block_start + block_row + BLOCK_M <= params.start) {
     return;
   }
   let row_local = local_index / LANES;
   let lane = local_index % LANES;
   let row_position = block_start + block_row + row_local;
-  let row_active = block_row + row_local < params.block_size && row_position >= params.start &&
-                   row_position < params.start + params.rows;
+  let row_active = block_row + row_local < params.block_size && row_position >= params.start && row_position < chunk_end;
   let row = select(0u, row_position - params.start, row_active);
   let q_row = (row * params.num_heads + head) * HEAD_DIM;
+  // One past the workgroup's last active row position: no later key is visible to any of its rows.
+  let key_end = min(min(block_start + block_row + BLOCK_M, block_start + params.block_size), chunk_end);
 
   flash_load_query(q_row, lane, row_active, params.scale);
   flash_reset_state();
 
   let offsets_base = head * params.offsets_per_head + block;
-  list_begin = block_offsets[offsets_base];
+  let list_begin = block_offsets[offsets_base];
   if (local_index == 0u) {
-    listed_slots = (block_offsets[offsets_base + 1u] - list_begin) * params.block_size;
+    shared_count = block_offsets[offsets_base + 1u] - list_begin;
   }
-  let slot_count = workgroupUniformLoad(&listed_slots);
+  let block_count = workgroupUniformLoad(&shared_count);
   let kv_base = (head / params.heads_per_kv) * params.capacity;
-  for (var tile_begin = 0u; tile_begin < slot_count; tile_begin += BLOCK_N) {
-    flash_tile(tile_begin, slot_count, kv_base, row_local, lane, row_position, local_index);
+  for (var i = 0u; i < block_count; i++) {
+    if (local_index == 0u) {
+      shared_block = key_blocks[list_begin + i];
+    }
+    // A local copy bounds the loop: the uniformity analysis treats every read of a private variable as non-uniform.
+    let block_key_start = workgroupUniformLoad(&shared_block) * params.block_size;
+    key_start = block_key_start;
+    // Keys of this block up to the last row; 0 for a listed block after it (not causal).
+    let slot_count = min(params.block_size, max(key_end, block_key_start) - block_key_start);
+    for (var tile_begin = 0u; tile_begin < slot_count; tile_begin += BLOCK_N) {
+      flash_tile(tile_begin, slot_count, kv_base, row_local, lane, row_position, local_index);
+    }
+    // Thread 0 overwrites shared_block next; every thread has read it once all pass this barrier.
+    workgroupBarrier();
   }
 
   // Epilogue: normalise. A row whose mask lists no visible key has l_i = 0 and outputs zeros,

@@ -16,15 +16,17 @@ import type { AttentionShape } from './types';
 const F32_ATTENTION = { atol: 1e-4, rtol: 1e-4 };
 
 /**
- * A random mask: each query block lists each causal key block with probability `keep`; the
- * diagonal block is sometimes left out and block 1 is always empty, so rows with no key occur.
+ * A random mask: each query block lists each causal key block, and the block after the diagonal
+ * (which no row may see), with probability `keep`. The diagonal block is sometimes left out and
+ * block 1 is always empty, so rows with no key occur.
  */
 function randomMask(seed: number, N: number, blockSize: number, keep: number): BlockMask {
   const random = new Random(seed);
   const lists: number[][] = [];
   for (let qb = 0; qb < numBlocks(N, blockSize); qb++) {
     const list: number[] = [];
-    for (let kb = 0; kb <= qb; kb++) if (qb !== 1 && random.next() < keep) list.push(kb);
+    const last = Math.min(qb + 1, numBlocks(N, blockSize) - 1);
+    for (let kb = 0; kb <= last; kb++) if (qb !== 1 && random.next() < keep) list.push(kb);
     lists.push(list);
   }
   return blockMaskFromLists(N, blockSize, lists);

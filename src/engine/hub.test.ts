@@ -45,6 +45,10 @@ beforeEach(async () => {
       response.writeHead(statusOverride).end();
       return;
     }
+    if (request.url?.endsWith('/spa-fallback.json')) {
+      response.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html>');
+      return;
+    }
     const match = /^\/org\/tiny\/resolve\/main\/(.+)$/.exec(request.url ?? '') ?? /^\/models\/tiny\/(.+)$/.exec(request.url ?? '');
     const body = match ? files[match[1]] : undefined;
     if (!body) {
@@ -155,6 +159,13 @@ describe('hubModelSource', () => {
 });
 
 describe('bundledModelSource', () => {
+  it('treats an HTML fallback page as a missing file', async () => {
+    const source = bundledModelSource('tiny', baseUrl);
+
+    expect(await source.has('spa-fallback.json')).toBe(false);
+    await expect(source.fetchBytes('spa-fallback.json')).rejects.toThrow(/spa-fallback\.json was not found in tiny: .* returned an HTML page/);
+  });
+
   it('reads /models/<name>/<file> from the app origin', async () => {
     const source = bundledModelSource('tiny', baseUrl);
 

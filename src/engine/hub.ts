@@ -43,7 +43,7 @@ export class HttpModelSource implements ModelSource {
     if (cached) return !cached.headers.has(MISSING_MARKER_HEADER);
 
     const response = await this.request(path, url, 'HEAD');
-    if (response.status === 404) {
+    if (response.status === 404 || isFallbackPage(path, response)) {
       await this.store(url, new Response(null, { status: 404, headers: { [MISSING_MARKER_HEADER]: '1' } }));
       return false;
     }
@@ -62,6 +62,9 @@ export class HttpModelSource implements ModelSource {
 
     const response = await this.request(path, url, 'GET', signal);
     if (!response.ok) throw this.statusError(path, url, response);
+    if (isFallbackPage(path, response)) {
+      throw new Error(`${path} was not found in ${this.name}: ${url} returned an HTML page instead of the file. Check the model's name and files.`);
+    }
     const bytes = await readWithProgress(response, path, onProgress, signal);
     await this.store(
       url,
@@ -123,6 +126,14 @@ export class HttpModelSource implements ModelSource {
       console.warn(`Could not keep ${url} in the model cache: ${(error as Error).message}`);
     }
   }
+}
+
+/**
+ * Returns whether the server sent an HTML page for a model file. Single-page-app servers such as
+ * `vite preview` answer unknown paths with index.html and status 200, which means "not found" here.
+ */
+function isFallbackPage(path: string, response: Response): boolean {
+  return (response.headers.get('content-type') ?? '').startsWith('text/html') && !/\.html?$/i.test(path);
 }
 
 /** Reads a response body in chunks, reporting progress after each chunk. */

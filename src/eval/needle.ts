@@ -130,21 +130,46 @@ interface Assembled {
   sentencesBefore: number;
 }
 
-/** Joins the instruction, the first `count` filler sentences with the needle after sentence round(depth · count), and the question. */
-function assemble(sentences: string[], count: number, depth: number, needle: string, question: string): Assembled {
+/** The first `words` words of a sentence, closed with a period. */
+function truncateSentence(sentence: string, words: number): string {
+  const keptWords = sentence.split(' ').slice(0, words).join(' ');
+  return keptWords.replace(/[.,]$/, '') + '.';
+}
+
+/**
+ * Joins the instruction, the filler, and the question. The filler is the first `count` sentences plus,
+ * when `partialWords` > 0, the first words of the next one; the needle goes after sentence
+ * round(depth · count).
+ */
+function assemble(sentences: string[], count: number, partialWords: number, depth: number, needle: string, question: string): Assembled {
+  const filler = sentences.slice(0, count);
+  if (partialWords > 0) filler.push(truncateSentence(sentences[count], partialWords));
   const sentencesBefore = Math.round(depth * count);
-  const before = sentences.slice(0, sentencesBefore).join(' ');
-  const after = sentences.slice(sentencesBefore, count).join(' ');
+  const before = filler.slice(0, sentencesBefore).join(' ');
+  const after = filler.slice(sentencesBefore).join(' ');
   const head = `${INSTRUCTION}\n\n${before}${before ? ' ' : ''}`;
   const context = `${head}${needle}${after ? ' ' : ''}${after}`;
   return { prompt: `${context}\n\n${question}`, context, needleOffset: head.length, sentencesBefore };
 }
 
+/** Largest integer x in [low, high] with fits(x), assuming fits is monotone; low - 1 when none fits. */
+function largestFitting(low: number, high: number, fits: (x: number) => boolean): number {
+  let lo = low - 1;
+  let hi = high;
+  while (lo < hi) {
+    const middle = lo + Math.ceil((hi - lo) / 2);
+    if (fits(middle)) lo = middle;
+    else hi = middle - 1;
+  }
+  return lo;
+}
+
 /**
  * Builds a prompt of targetTokens tokens (within the tolerance) with the needle at the requested
- * depth. The filler length is found by binary search on the sentence count, so countTokens runs
- * about log2(targetTokens) times. Throws when no sentence count lands within the tolerance (a
- * target shorter than the instruction, needle and question, or a tolerance below one sentence).
+ * depth. The filler length is found by binary search, first on whole sentences and then on the words
+ * of one more, truncated, sentence, so countTokens runs about log2(targetTokens) + 4 times. Throws
+ * when no filler length lands within the tolerance, for example for a target shorter than the
+ * instruction, the needle and the question.
  */
 export function generateNeedlePrompt(options: NeedleOptions): NeedlePrompt {
   const op = 'generateNeedlePrompt';
@@ -161,26 +186,19 @@ export function generateNeedlePrompt(options: NeedleOptions): NeedlePrompt {
   const question = needleQuestion(key);
 
   // A filler sentence is at least 5 tokens, so targetTokens / 5 sentences always reach the target.
-  const sentences = fillerSentences(seed ^ 0x5bd1e995, Math.ceil(targetTokens / 5) + 1);
-  const tokensOf = (count: number) => countTokens(assemble(sentences, count, depth, needle, question).prompt);
+  const sentences = fillerSentences(seed ^ 0x5bd1e995, Math.ceil(targetTokens / 5) + 2);
+  const tokensOf = (count: number, partialWords: number) => countTokens(assemble(sentences, count, partialWords, depth, needle, question).prompt);
 
-  // Largest sentence count whose prompt fits the target, then the closer of it and the next count.
-  let low = 0;
-  let high = sentences.length;
-  if (tokensOf(0) > targetTokens) high = 0;
-  while (low < high) {
-    const middle = Math.ceil((low + high) / 2);
-    if (tokensOf(middle) <= targetTokens) low = middle;
-    else high = middle - 1;
-  }
-  let count = low;
-  let tokenCount = tokensOf(count);
-  if (count < sentences.length) {
-    const nextCount = tokensOf(count + 1);
-    if (Math.abs(nextCount - targetTokens) < Math.abs(tokenCount - targetTokens)) {
-      count += 1;
-      tokenCount = nextCount;
-    }
+  // Whole sentences: the largest count that fits. Then the words of the next sentence: the largest
+  // prefix that fits, and the closer of it and one word more.
+  const count = Math.max(0, largestFitting(0, sentences.length - 1, (c) => tokensOf(c, 0) <= targetTokens));
+  const nextWords = sentences[count].split(' ').length;
+  let partialWords = Math.max(0, largestFitting(0, nextWords - 1, (w) => tokensOf(count, w) <= targetTokens));
+  let tokenCount = tokensOf(count, partialWords);
+  const longer = tokensOf(count, partialWords + 1);
+  if (Math.abs(longer - targetTokens) < Math.abs(tokenCount - targetTokens)) {
+    partialWords += 1;
+    tokenCount = longer;
   }
   if (Math.abs(tokenCount - targetTokens) > tolerance * targetTokens) {
     throw new Error(
@@ -189,7 +207,7 @@ export function generateNeedlePrompt(options: NeedleOptions): NeedlePrompt {
     );
   }
 
-  const assembled = assemble(sentences, count, depth, needle, question);
+  const assembled = assemble(sentences, count, partialWords, depth, needle, question);
   return {
     prompt: assembled.prompt,
     context: assembled.context,

@@ -2,6 +2,7 @@
  * Parses a Hugging Face config.json (and generation_config.json) for the decoder-only
  * architectures this app runs into one typed ModelConfig.
  */
+import type { RopeOptions } from './rope';
 
 export const SUPPORTED_ARCHITECTURES = ['LlamaForCausalLM', 'Qwen2ForCausalLM', 'Qwen3ForCausalLM'] as const;
 export type Architecture = (typeof SUPPORTED_ARCHITECTURES)[number];
@@ -57,6 +58,23 @@ export interface ModelConfig {
   bosTokenId: number | null;
   /** torch_dtype as written in config.json, for display; the safetensors dtypes are what count. */
   torchDtype: string | null;
+}
+
+/** The RoPE inputs of computeInvFreq, with rope_scaling in config.json's own field names. */
+export function ropeOptions(config: ModelConfig): RopeOptions {
+  const scaling = config.ropeScaling;
+  let ropeScaling: RopeOptions['ropeScaling'] = null;
+  if (scaling?.ropeType === 'linear') ropeScaling = { rope_type: 'linear', factor: scaling.factor };
+  if (scaling?.ropeType === 'llama3') {
+    ropeScaling = {
+      rope_type: 'llama3',
+      factor: scaling.factor,
+      low_freq_factor: scaling.lowFreqFactor,
+      high_freq_factor: scaling.highFreqFactor,
+      original_max_position_embeddings: scaling.originalMaxPositionEmbeddings,
+    };
+  }
+  return { headDim: config.headDim, ropeTheta: config.ropeTheta, ropeScaling };
 }
 
 type Json = Record<string, unknown>;

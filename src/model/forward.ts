@@ -13,7 +13,7 @@ import { encodeKvWrite } from '../attention/kvWrite';
 import { encodeAnchorPrefill, type AnchorGroupResult } from '../attention/anchor';
 import { anchorChunkPlan } from '../attention/anchorPlan';
 import type { AttentionMode, AttentionShape } from '../attention/types';
-import type { ModelConfig } from './config';
+import { ropeOptions, type ModelConfig } from './config';
 import type { KvCache } from './kvCache';
 import type { ModelWeights } from './weights';
 import { encodeEmbedding } from './ops/embedding';
@@ -29,9 +29,6 @@ export class ForwardWorkspace {
   /** Residual stream, [maxRows, hidden] f32 twice: a layer reads one and writes the other, because a binding cannot be read and written at once. */
   readonly residual: [Tensor, Tensor];
   readonly normed: Tensor;
-  /** q/k before Qwen3's per-head norm; absent for other models. */
-  readonly qRaw?: Tensor;
-  readonly kRaw?: Tensor;
   readonly q: Tensor;
   readonly k: Tensor;
   readonly v: Tensor;
@@ -61,10 +58,6 @@ export class ForwardWorkspace {
       this.tokens = create('tokens', [maxRows], 'u32');
       this.residual = [create('residual a', [maxRows, hidden]), create('residual b', [maxRows, hidden])];
       this.normed = create('normed', [maxRows, hidden]);
-      if (config.qkNorm) {
-        this.qRaw = create('q raw', [maxRows, numHeads, headDim]);
-        this.kRaw = create('k raw', [maxRows, numKvHeads, headDim]);
-      }
       this.q = create('q', [maxRows, numHeads, headDim]);
       this.k = create('k', [maxRows, numKvHeads, headDim]);
       this.v = create('v', [maxRows, numKvHeads, headDim]);
@@ -76,7 +69,7 @@ export class ForwardWorkspace {
       this.lastHidden = create('last hidden', [1, hidden]);
       this.lastNormed = create('last normed', [1, hidden]);
       this.logits = create('logits', [1, vocabSize]);
-      const invFreq = computeInvFreq({ headDim, ropeTheta: config.ropeTheta, ropeScaling: config.ropeScaling });
+      const invFreq = computeInvFreq(ropeOptions(config));
       this.invFreq = runtime.allocator.createTensorFrom('forward inv_freq', [headDim / 2], 'f32', invFreq);
       this.owned.push(this.invFreq);
     } catch (error) {
@@ -172,19 +165,14 @@ function recordChunk(batch: ComputeBatch, { weights, cache, workspace, start, ro
 
     // Attention block.
     encodeRmsNorm(batch, { x, weight: layer.inputNorm, eps, out: normed });
-    if (config.qkNorm) {
-      const qRaw = reshape(rowsOf(ws.qRaw!, rows), [rows, numHeads * headDim]);
-      const kRaw = reshape(rowsOf(ws.kRaw!, rows), [rows, numKvHeads * headDim]);
-      encodeMatmul(batch, { x: normed, weight: layer.qProj, bias: layer.qBias, out: qRaw });
-      encodeMatmul(batch, { x: normed, weight: layer.kProj, bias: layer.kBias, out: kRaw });
-      // Qwen3 normalises each head's D values of q and k with a [D] weight before RoPE.
-      encodeRmsNorm(batch, { x: qRaw, weight: layer.qNorm!, eps, out: qFlat });
-      encodeRmsNorm(batch, { x: kRaw, weight: layer.kNorm!, eps, out: kFlat });
-    } else {
-      encodeMatmul(batch, { x: normed, weight: layer.qProj, bias: layer.qBias, out: qFlat });
-      encodeMatmul(batch, { x: normed, weight: layer.kProj, bias: layer.kBias, out: kFlat });
-    }
+    encodeMatmul(batch, { x: normed, weight: layer.qProj, bias: layer.qBias, out: qFlat });
+    encodeMatmul(batch, { x: normed, weight: layer.kProj, bias: layer.kBias, out: kFlat });
     encodeMatmul(batch, { x: normed, weight: layer.vProj, bias: layer.vBias, out: vFlat });
+    if (layer.qNorm && layer.kNorm) {
+      // Qwen3 normalises each head's D values of q and k with a [D] weight before RoPE, in place.
+      encodeRmsNorm(batch, { x: qFlat, weight: layer.qNorm, eps, out: qFlat });
+      encodeRmsNorm(batch, { x: kFlat, weight: layer.kNorm, eps, out: kFlat });
+    }
     encodeRope(batch, { x: q, heads: numHeads, headDim, invFreq: ws.invFreq, startPosition: start });
     encodeRope(batch, { x: k, heads: numKvHeads, headDim, invFreq: ws.invFreq, startPosition: start });
     encodeKvWrite(batch, { k, v, cache: cacheLayer, start, rows });

@@ -7,6 +7,7 @@ import { driverName, gpuRuntime } from '../../test/gpu';
 import type { GpuRuntime } from '../gpu/dispatch';
 import { Random } from '../util/random';
 import type { AttentionMode } from '../attention/types';
+import { kvCacheBytes } from './kvCache';
 import { TransformerModel } from './model';
 import { ReferenceModel } from './reference';
 import { readWeightsF32 } from './weights';
@@ -59,6 +60,8 @@ describe.each(Object.keys(LOGIT_BOUND))('TransformerModel %s', (name) => {
     if (!runtime) return;
     bytesBefore = runtime.allocator.bytesAllocated;
     model = await TransformerModel.load(runtime, source, { contextLength: 96, kvDtype });
+    expect(model.memory.kvCache).toBe(kvCacheBytes(model.config, 96, kvDtype));
+    expect(model.memory.weights).toBeGreaterThan(0);
     weights = await readWeightsF32(source, model.config);
   }, 300_000);
 
@@ -120,6 +123,29 @@ describe.each(Object.keys(LOGIT_BOUND))('TransformerModel %s', (name) => {
     const whole = await model.readLogits();
     // Same kernels and weights; only the key tiles of attention and the matmul row tiles change, so f32 rounding differs slightly.
     expectClose(`${name} chunked logits`, chunked, whole, { atol: 1e-4, rtol: 1e-4 });
+  });
+
+  it('runs AnchorAttention prefill like dense at infinite theta', async () => {
+    if (!runtime) return;
+    const prompt = randomPrompt(19, PROMPT_LENGTH);
+    // G = 4 · 2 = 8: groups 0 .. 3 run sparsely, and the 5-row tail runs densely.
+    const params = { blockSize: 4, step: 2, theta: Infinity, initGroups: 1, localGroups: 1, denseLastGroup: false };
+    const sparseChunks: number[] = [];
+    model.resetCache();
+    await model.prefill(prompt, {
+      chunkSize: CHUNK,
+      attention: { kind: 'anchor', params },
+      onAnchorChunk: (start, results) => {
+        sparseChunks.push(start);
+        expect(results).toHaveLength(model.config.numLayers);
+      },
+    });
+    const anchor = await model.readLogits();
+    expect(sparseChunks).toEqual([0, 8, 16, 24]);
+    model.resetCache();
+    await model.prefill(prompt, { chunkSize: CHUNK, attention: DENSE });
+    // With theta = +Infinity every candidate key is selected, so only the order of the online softmax differs.
+    expectClose(`${name} anchor logits`, anchor, await model.readLogits(), { atol: 1e-4, rtol: 1e-4 });
   });
 
   it('reuses the cached prefix of a longer prompt', async () => {

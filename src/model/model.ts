@@ -89,8 +89,17 @@ function isAbort(error: unknown, signal?: AbortSignal): boolean {
   return signal?.aborted === true && (error === signal.reason || (error instanceof DOMException && error.name === 'AbortError'));
 }
 
+/** GPU bytes the model allocated, measured with runtime.allocator.bytesAllocated. */
+export interface ModelMemory {
+  weights: number;
+  kvCache: number;
+  /** Activation workspace, which grows with the largest chunk run so far. */
+  workspace: number;
+}
+
 export class TransformerModel {
   private workspace?: ForwardWorkspace;
+  private workspaceBytes = 0;
   private readonly sampleTensor: Tensor;
   private readonly readback: GPUBuffer;
   private disposed = false;
@@ -100,6 +109,8 @@ export class TransformerModel {
     readonly config: ModelConfig,
     readonly weights: ModelWeights,
     readonly cache: KvCache,
+    private readonly weightBytes: number,
+    private readonly cacheBytes: number,
   ) {
     this.sampleTensor = runtime.allocator.createTensor('sampled token', [1], 'u32');
     this.readback = runtime.allocator.createBuffer('sampled token readback', 4, GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ);
@@ -115,7 +126,10 @@ export class TransformerModel {
     if (!Number.isInteger(contextLength) || contextLength < 1) {
       throw new Error(`${source.name}: contextLength must be a positive integer, got ${contextLength}`);
     }
+    const allocator = runtime.allocator;
+    const beforeWeights = allocator.bytesAllocated;
     const weights = await uploadWeights(runtime, source, config, { onProgress: options.onProgress, signal: options.signal });
+    const beforeCache = allocator.bytesAllocated;
     let cache: KvCache;
     try {
       cache = new KvCache(runtime, config, contextLength, options.kvDtype ?? 'f16');
@@ -123,7 +137,12 @@ export class TransformerModel {
       destroyWeights(runtime, weights);
       throw error;
     }
-    return new TransformerModel(runtime, config, weights, cache);
+    return new TransformerModel(runtime, config, weights, cache, beforeCache - beforeWeights, allocator.bytesAllocated - beforeCache);
+  }
+
+  /** GPU memory in use by this model, for checking memory estimates. */
+  get memory(): ModelMemory {
+    return { weights: this.weightBytes, kvCache: this.cacheBytes, workspace: this.workspaceBytes };
   }
 
   get contextLength(): number {
@@ -139,7 +158,10 @@ export class TransformerModel {
     if (!this.workspace || this.workspace.maxRows < rows) {
       this.workspace?.dispose();
       this.workspace = undefined;
+      this.workspaceBytes = 0;
+      const before = this.runtime.allocator.bytesAllocated;
       this.workspace = new ForwardWorkspace(this.runtime, this.config, rows);
+      this.workspaceBytes = this.runtime.allocator.bytesAllocated - before;
     }
     return this.workspace;
   }

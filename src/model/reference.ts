@@ -6,7 +6,8 @@
  * [Hkv, D] per token t; the KV cache contains every token's k and v per layer.
  */
 import { f16ToF32, f32ToF16 } from '../util/halfFloat';
-import type { ModelConfig } from './config';
+import { ropeOptions, type ModelConfig } from './config';
+import { computeInvFreq } from './rope';
 import { layerTensorName } from './weights';
 
 export interface ReferenceOptions {
@@ -61,29 +62,6 @@ function applyRope(x: Float64Array, heads: number, headDim: number, invFreq: Flo
   }
 }
 
-/**
- * inv_freq[i] = theta^(-2i/D) in f32, as transformers' default RoPE init computes it, then the
- * `llama3` rule (wavelengths beyond original_max / low_freq_factor slow down by `factor`, those
- * below original_max / high_freq_factor stay, and the band between is interpolated) or `linear`.
- */
-export function referenceInvFreq(config: Pick<ModelConfig, 'headDim' | 'ropeTheta' | 'ropeScaling'>): Float32Array {
-  const { headDim, ropeTheta, ropeScaling } = config;
-  const invFreq = new Float32Array(headDim / 2);
-  for (let i = 0; i < headDim / 2; i++) invFreq[i] = 1 / ropeTheta ** ((2 * i) / headDim);
-  if (ropeScaling?.ropeType === 'linear') return invFreq.map((value) => value / ropeScaling.factor);
-  if (ropeScaling?.ropeType !== 'llama3') return invFreq;
-  const { factor, lowFreqFactor, highFreqFactor, originalMaxPositionEmbeddings: original } = ropeScaling;
-  const lowFreqWavelength = original / lowFreqFactor;
-  const highFreqWavelength = original / highFreqFactor;
-  return invFreq.map((value) => {
-    const wavelength = (2 * Math.PI) / value;
-    if (wavelength < highFreqWavelength) return value;
-    if (wavelength > lowFreqWavelength) return value / factor;
-    const smooth = (original / wavelength - lowFreqFactor) / (highFreqFactor - lowFreqFactor);
-    return (1 - smooth) * (value / factor) + smooth * value;
-  });
-}
-
 function silu(value: number): number {
   return value / (1 + Math.exp(-value));
 }
@@ -106,7 +84,7 @@ export class ReferenceModel {
   ) {
     this.keys = Array.from({ length: config.numLayers }, () => []);
     this.values = Array.from({ length: config.numLayers }, () => []);
-    this.invFreq = referenceInvFreq(config);
+    this.invFreq = computeInvFreq(ropeOptions(config));
   }
 
   private weight(name: string): Float32Array {

@@ -28,7 +28,7 @@ describe('uploadWeights', () => {
     expect(weights.embedding.parts.length).toBe(13);
     expect(weights.embedding.dtype).toBe('bf16');
     expect(weights.lmHead).toBe(weights.embedding);
-    expect(weights.layers[0].qBias?.dtype).toBe('f32');
+    expect(weights.layers[0].qBias?.dtype).toBe('bf16');
 
     const file = new Uint8Array(await source.fetchBytes('model.safetensors'));
     const header = parseSafetensorsHeader(file, 'model.safetensors');

@@ -1,8 +1,8 @@
 /**
  * Maps Hugging Face tensor names to the transformer's weights, checks their shapes against
- * config.json, and uploads them to the GPU as stored: matrices keep their bf16, f16 or f32
- * storage, and the embedding and lm_head are row-split so that a vocabulary-sized table fits
- * under the binding limit. Vectors (norm weights, biases) are widened to f32, which is exact.
+ * config.json, and uploads them to the GPU as stored (bf16 or f16 packed two per u32, or f32).
+ * The embedding and lm_head are row-split so that a vocabulary-sized table fits under the
+ * storage binding limit.
  */
 import type { DType, RowSplitTensor, Tensor } from '../gpu/buffers';
 import type { GpuRuntime } from '../gpu/dispatch';
@@ -209,8 +209,6 @@ export async function uploadWeights(
         let tensor: Tensor | RowSplitTensor;
         if (name === 'model.embed_tokens.weight' || name === 'lm_head.weight') {
           tensor = allocator.createRowSplitTensor(label, shape, STORAGE_DTYPE[dtype], bytes, options.maxBindingBytes);
-        } else if (shape.length === 1) {
-          tensor = allocator.createTensorFrom(label, shape, 'f32', decodeToF32(dtype, bytes));
         } else {
           tensor = allocator.createTensorFrom(label, shape, STORAGE_DTYPE[dtype], bytes);
         }

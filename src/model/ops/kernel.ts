@@ -75,7 +75,7 @@ export function weightParts(weight: Tensor | RowSplitTensor): WeightPart[] {
   return [{ tensor: weight, rowStart: 0, rowCount: weight.shape[0] }];
 }
 
-/** A (x, y) grid of `ceil(invocations / workgroupSize)` workgroups for kernels that use linear_workgroup. */
+/** Returns an (x, y) grid of `ceil(invocations / workgroupSize)` workgroups for kernels that use linear_workgroup. */
 export function linearGrid(batch: ComputeBatch, invocations: number, workgroupSize: number): [number, number] {
   const workgroups = Math.ceil(invocations / workgroupSize);
   return workgroupGrid(workgroups, batch.runtime.device.limits.maxComputeWorkgroupsPerDimension);
@@ -91,8 +91,8 @@ export function wgslConstants(values: Record<string, number>): string {
 const placeholders = new WeakMap<GPUDevice, GPUBuffer>();
 
 /**
- * A 16-byte storage buffer bound where a kernel declares an optional input (a bias)
- * that the call does not have; the kernel reads a flag and never touches it.
+ * Returns a 16-byte storage buffer to bind where a kernel declares an optional input (a bias)
+ * that the call does not have. The kernel then reads a flag and never touches the buffer.
  */
 export function placeholderBuffer(device: GPUDevice): GPUBuffer {
   let buffer = placeholders.get(device);

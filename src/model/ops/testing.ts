@@ -1,4 +1,4 @@
-/** Test helpers for the op tests: weights in each storage dtype with the exact values the GPU sees. */
+/** Test helpers for the op tests: weights in each storage dtype with the exact values the GPU reads. */
 import type { RowSplitTensor, Tensor } from '../../gpu/buffers';
 import type { GpuRuntime } from '../../gpu/dispatch';
 import { decode16, encode16 } from '../../util/halfFloat';
@@ -43,5 +43,21 @@ export function uploadWeight(
   return { tensor, decoded };
 }
 
-/** The activation tolerance of f32 kernels: a few f32 rounding steps on O(1) values. */
-export const F32_ELEMENTWISE = { atol: 1e-6, rtol: 1e-6 };
+const retainedInstances: GPU[] = [];
+
+/**
+ * Wraps the `webgpu` module so that every instance `create` returns stays referenced.
+ * NOTE: test/gpu.ts keeps no reference to its instance, and once the garbage collector
+ * frees it, Dawn hangs or aborts with "The futex facility returned an unexpected error
+ * code". Test files install this with vi.mock until test/gpu.ts keeps the instance itself.
+ */
+export function retainingWebGpu<T extends { create: (options: string[]) => GPU }>(webgpu: T): T {
+  return {
+    ...webgpu,
+    create: (options: string[]) => {
+      const gpu = webgpu.create(options);
+      retainedInstances.push(gpu);
+      return gpu;
+    },
+  };
+}

@@ -1,0 +1,45 @@
+// Matrix-vector product for decode (T = 1): out[col_offset + o] = dot(x, weight[o, :]) + bias[col_offset + o]
+// for the rows o of one part of a (possibly row-split) weight. Each weight element is read once, and the
+// dot product is reduced across the workgroup. Dispatch: one workgroup per row o, folded into 2D by workgroupGrid.
+override WORKGROUP_SIZE: u32; // a power of two, for the tree reduction
+
+struct Params {
+  rows: u32,       // unused: T is 1; kept so the uniform layout matches matmul_v1_tiled.wgsl
+  in_features: u32,
+  part_out: u32,
+  out_stride: u32,
+  col_offset: u32,
+  has_bias: u32,
+}
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;           // [1, in] f32
+@group(0) @binding(1) var<storage, read> weight: array<u32>;      // [part_out, in] weight dtype
+@group(0) @binding(2) var<storage, read> bias: array<u32>;        // [out] weight dtype, unread when has_bias == 0
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;   // [1, out] f32
+@group(0) @binding(4) var<uniform> params: Params;
+
+var<workgroup> partial_sums: array<f32, WORKGROUP_SIZE>;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn matvec(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let row = linear_workgroup(wid, nwg);
+  if (row >= params.part_out) { return; }
+  let base = row * params.in_features;
+  var sum = 0.0;
+  for (var k = lid; k < params.in_features; k += WORKGROUP_SIZE) {
+    let element = base + k;
+    sum += x[k] * weight_at(weight[element / WEIGHT_ELEMENTS_PER_WORD], element);
+  }
+  partial_sums[lid] = sum;
+  workgroupBarrier();
+  for (var stride = WORKGROUP_SIZE / 2u; stride > 0u; stride /= 2u) {
+    if (lid < stride) { partial_sums[lid] += partial_sums[lid + stride]; }
+    workgroupBarrier();
+  }
+  if (lid == 0u) {
+    let out_col = params.col_offset + row;
+    var value = partial_sums[0];
+    if (params.has_bias == 1u) { value += weight_at(bias[out_col / WEIGHT_ELEMENTS_PER_WORD], out_col); }
+    out[out_col] = value;
+  }
+}
