@@ -6,8 +6,8 @@ const PORT = 4173;
 export default defineConfig({
   testDir: 'e2e',
   outputDir: 'test-results',
-  // Software WebGPU (SwiftShader) runs a tiny model at a few tokens per second, and one device at a time.
-  timeout: 300_000,
+  // Software WebGPU (SwiftShader) needs minutes to load and warm up even the tiny models, and runs one device at a time.
+  timeout: 900_000,
   expect: { timeout: 120_000 },
   fullyParallel: false,
   workers: 1,

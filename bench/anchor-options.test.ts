@@ -112,6 +112,7 @@ describe('bench report', () => {
       caps: ['N = 8192: fewer heads'],
       notes: ['software adapter'],
       wallSeconds: 12,
+      host: { cpus: 2, loadAverageStart: 1.5, loadAverageEnd: 2.25 },
       results: [result],
     };
     const markdown = formatMarkdown(record);
@@ -119,6 +120,7 @@ describe('bench report', () => {
     expect(markdown).toContain('VK_ICD_FILENAMES=/icd.json');
     expect(markdown).toContain("preset `mixed`, seed 1");
     expect(markdown).toContain('- N = 8192: fewer heads');
+    expect(markdown).toContain('load average 1.5 at the start, 2.3 at the end');
     expect(markdown.split('\n').filter((line) => line.startsWith('| synthetic mixed')).length).toBe(1);
   });
 });

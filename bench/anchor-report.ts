@@ -58,6 +58,11 @@ export interface BenchRecord {
   caps: string[];
   notes: string[];
   wallSeconds: number;
+  /**
+   * CPUs and 1-minute load average of the machine running the benchmark. A software adapter runs
+   * its shaders on these CPUs, so other processes' load inflates and scatters its times.
+   */
+  host: { cpus: number; loadAverageStart: number; loadAverageEnd: number };
   results: AnchorResult[];
 }
 
@@ -114,8 +119,9 @@ export function formatMarkdown(record: BenchRecord): string {
     '',
     `- Adapter: ${adapter.name} (${adapter.description})`,
     `- Driver: ${adapter.driver}${adapter.icd ? ` (VK_ICD_FILENAMES=${adapter.icd})` : ''}`,
-    `- Timing: ${adapter.timing === 'timestamp-query' ? 'GPU timestamp queries per pass' : 'CPU wall time around queue.onSubmittedWorkDone per phase'}; median of ${record.options.repeat} runs after one warm-up`,
+    `- Timing: ${adapter.timing === 'timestamp-query' ? 'GPU timestamp queries per pass' : 'CPU wall time around queue.onSubmittedWorkDone per phase'}; median of ${record.options.repeat} interleaved runs after one warm-up`,
     `- KV cache: ${record.options.kvDtype}; wall time of the whole run: ${record.wallSeconds.toFixed(0)} s`,
+    `- Host: ${record.host.cpus} CPUs; 1-minute load average ${record.host.loadAverageStart.toFixed(1)} at the start, ${record.host.loadAverageEnd.toFixed(1)} at the end`,
     `- Command: \`${record.command}\``,
     '',
   ];

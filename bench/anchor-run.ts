@@ -4,6 +4,7 @@
  * stripe share, attention-mass recall, output error against dense, speedup and work bound.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { create, globals } from 'webgpu';
 import { acquireGpu } from '../src/gpu/device';
@@ -15,7 +16,7 @@ import { captureModelHeads, keptHeads, modelInput, RANDOM_WEIGHTS_NOTE, syntheti
 import { anchorSelectionStats, chunkSelections, paramSetsFor, prefillChunks } from './anchor-metrics';
 import { FULL_SIZES, QUICK_SIZES, parseBenchOptions, USAGE, type BenchOptions } from './anchor-options';
 import { formatMarkdown, formatResultLine, formatTable, type AdapterRecord, type AnchorResult, type BenchRecord } from './anchor-report';
-import { PrefillBench, type PhaseTimes, type PrefillMode } from './anchor-timing';
+import { PrefillBench, type PhaseTimes, type PrefillMode, type PrefillRun } from './anchor-timing';
 
 Object.assign(globalThis, globals);
 
@@ -85,13 +86,11 @@ function medianRun(runs: PhaseTimes[]): PhaseTimes {
   return sorted[Math.floor((sorted.length - 1) / 2)];
 }
 
-async function timedRuns(bench: PrefillBench, mode: PrefillMode, repeat: number): Promise<PhaseTimes> {
-  const runs: PhaseTimes[] = [];
-  for (let i = 0; i < repeat; i++) runs.push((await bench.run(mode, false)).times);
-  return medianRun(runs);
-}
-
-/** Measures one input at one N: dense once per group size, AnchorAttention per theta. */
+/**
+ * Measures one input at one N per group size: one warm-up run of dense and of each theta, which
+ * also collects the outputs and stripes, then `repeat` rounds in which dense and every theta take
+ * turns, so that a change in the machine's load hits all of them alike.
+ */
 async function benchInput(runtime: GpuRuntime, input: BenchInput, options: BenchOptions, repeat: number, log: (line: string) => void): Promise<AnchorResult[]> {
   const { N, shape } = input.inputs;
   const results: AnchorResult[] = [];
@@ -99,19 +98,22 @@ async function benchInput(runtime: GpuRuntime, input: BenchInput, options: Bench
     const G = groupSize(baseParams);
     const bench = new PrefillBench(runtime, input.inputs, G, options.kvDtype);
     try {
-      // Dense over the same chunks; the warm-up run also gives the reference output.
-      const denseWarm = await bench.run({ kind: 'dense' }, true);
-      const dense = await timedRuns(bench, { kind: 'dense' }, repeat);
+      const modes: PrefillMode[] = [{ kind: 'dense' }, ...options.thetas.map((theta): PrefillMode => ({ kind: 'anchor', params: { ...baseParams, theta } }))];
+      const warm: PrefillRun[] = [];
+      for (const mode of modes) warm.push(await bench.run(mode, true));
+      const runs: PhaseTimes[][] = modes.map(() => []);
+      for (let round = 0; round < repeat; round++) {
+        for (let index = 0; index < modes.length; index++) runs[index].push((await bench.run(modes[index], false)).times);
+      }
+      const dense = medianRun(runs[0]);
       log(`  ${input.name}, N = ${N}, ${setName} (G = ${G}): dense ${dense.dense.toFixed(1)} ms`);
 
-      for (const theta of options.thetas) {
-        const params: AnchorParams = { ...baseParams, theta };
-        const mode: PrefillMode = { kind: 'anchor', params };
-        const warm = await bench.run(mode, true);
-        const anchor = await timedRuns(bench, mode, repeat);
-        const chunks = chunkSelections(N, params, warm.stripes!);
+      for (let index = 1; index < modes.length; index++) {
+        const params = (modes[index] as { params: AnchorParams }).params;
+        const anchor = medianRun(runs[index]);
+        const chunks = chunkSelections(N, params, warm[index].stripes!);
         const stats = anchorSelectionStats(input.inputs, params, chunks, { last: options.recallLast, random: options.recallRandom, seed: options.seed });
-        const fidelity = outputFidelity(warm.out!, denseWarm.out!);
+        const fidelity = outputFidelity(warm[index].out!, warm[0].out!);
         const anchorMs = anchor.select + anchor.sparse + anchor.tail;
         const plans = prefillChunks(N, params);
         const result: AnchorResult = {
@@ -121,7 +123,7 @@ async function benchInput(runtime: GpuRuntime, input: BenchInput, options: Bench
           numHeads: shape.numHeads,
           numKvHeads: shape.numKvHeads,
           headDim: shape.headDim,
-          params: { blockSize: params.blockSize, step: params.step, groupSize: G, theta, initGroups: params.initGroups, localGroups: params.localGroups },
+          params: { blockSize: params.blockSize, step: params.step, groupSize: G, theta: params.theta, initGroups: params.initGroups, localGroups: params.localGroups },
           anchorChunks: plans.filter((chunk) => chunk.plan === 'anchor').length,
           denseChunks: plans.filter((chunk) => chunk.plan === 'dense').length,
           denseMs: dense.dense,
@@ -164,12 +166,14 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const began = performance.now();
+  const loadAtStart = loadavg()[0];
   const log = (line: string) => console.log(line);
 
   const { runtime, adapter } = await openRuntime(options);
   log(`Adapter: ${adapter.name}`);
   log(`Driver: ${adapter.driver}${adapter.icd ? ` (VK_ICD_FILENAMES=${adapter.icd})` : ''}; ${adapter.description}`);
-  log(`Timing: ${adapter.timing}; median of ${options.repeat} runs after one warm-up; KV cache ${options.kvDtype}`);
+  log(`Host: ${availableParallelism()} CPUs, 1-minute load average ${loadAtStart.toFixed(1)}`);
+  log(`Timing: ${adapter.timing}; median of ${options.repeat} interleaved runs after one warm-up; KV cache ${options.kvDtype}`);
   for (const note of NOTES) log(`Note: ${note}`);
 
   const caps: string[] = [];
@@ -233,6 +237,7 @@ export async function main(argv: string[]): Promise<number> {
     caps,
     notes: NOTES,
     wallSeconds: (performance.now() - began) / 1000,
+    host: { cpus: availableParallelism(), loadAverageStart: loadAtStart, loadAverageEnd: loadavg()[0] },
     results,
   };
   await mkdir(options.outDir, { recursive: true });

@@ -52,8 +52,10 @@ export function syntheticInputs(N: number, D: number, seed: number): BenchInput[
 export function needleTokens(N: number, seed: number): number[] {
   const tokenizer = fromPreTrained();
   const encode = (text: string) => tokenizer.encode(text, { add_special_tokens: false });
-  // Aim 2% over N so that the prompt (within 1% of its target) always has at least N tokens.
-  const { prompt } = generateNeedlePrompt({ targetTokens: Math.ceil(N * 1.02) + 8, depth: 0.5, seed, countTokens: (text) => encode(text).length });
+  // Aim 2% over N so that the prompt (within 1% of its target) always has at least N tokens, and at
+  // least 200 tokens because the instruction, needle and question alone take about 75.
+  const targetTokens = Math.max(200, Math.ceil(N * 1.02) + 8);
+  const { prompt } = generateNeedlePrompt({ targetTokens, depth: 0.5, seed, countTokens: (text) => encode(text).length });
   return encode(prompt).slice(0, N);
 }
 

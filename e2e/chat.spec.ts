@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { expect, readDocument, test } from './fixtures';
+import { LOAD_TIMEOUT_MS, expect, readDocument, test } from './fixtures';
 import { startHubServer } from './hubServer';
 
 /** The smallest bundled model; its random weights make answers meaningless but exercise every kernel. */
@@ -160,7 +160,7 @@ test.describe('hub', () => {
       const weights = chat.fileProgress.and(chat.page.locator('[data-file="model.safetensors"]'));
       await expect(weights.first()).toBeVisible();
       await expect(weights.first()).toHaveAttribute('data-from-cache', 'false');
-      await expect(chat.modelLoaded).toBeVisible();
+      await expect(chat.modelLoaded).toBeVisible({ timeout: LOAD_TIMEOUT_MS });
       expect(server.requests.filter((request) => request.endsWith('/model.safetensors'))).toEqual([`GET /${repoId}/resolve/main/model.safetensors`]);
 
       // After a reload the same model loads without any request for its weights.
@@ -168,7 +168,7 @@ test.describe('hub', () => {
       await chat.page.reload();
       await expect(chat.page.getByTestId('adapter-name')).toBeVisible();
       await chat.startHubLoad(server.baseUrl, repoId);
-      await expect(chat.modelLoaded).toBeVisible();
+      await expect(chat.modelLoaded).toBeVisible({ timeout: LOAD_TIMEOUT_MS });
       expect(server.requests.filter((request) => request.includes('.safetensors'))).toEqual([]);
       expect(server.requests).toEqual([]);
       await expect(chat.fileProgress.and(chat.page.locator('[data-file="model.safetensors"]'))).toHaveAttribute('data-from-cache', 'true');

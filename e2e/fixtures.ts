@@ -12,6 +12,12 @@ export function readDocument(path = DOCUMENT_PATH): string {
   return readFileSync(path, 'utf8');
 }
 
+/**
+ * Loading compiles every pipeline during a warm-up step, which took about 3 minutes for
+ * tiny-qwen2 under SwiftShader on a 2-core machine.
+ */
+export const LOAD_TIMEOUT_MS = 420_000;
+
 export interface AnswerStats {
   promptTokens: number;
   reusedTokens: number;
@@ -78,7 +84,7 @@ export class ChatPage {
   async loadBundled(id: string): Promise<void> {
     await this.modelSelect.selectOption(`bundled:${id}`);
     await this.loadButton.click();
-    await expect(this.modelLoaded).toBeVisible();
+    await expect(this.modelLoaded).toBeVisible({ timeout: LOAD_TIMEOUT_MS });
   }
 
   /** Chooses "Other repository…" with a hub base URL and presses Load. */

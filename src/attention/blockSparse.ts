@@ -5,7 +5,7 @@
  * of the baselines (FlexPrefill, XAttention) on the same kernel skeleton as AnchorAttention, so a
  * speed comparison measures the selection and not the kernel.
  *
- * Also holds the TypeScript reference of the op and the upload of masks as u32 buffers.
+ * The file also contains the TypeScript reference of the op and the upload of masks as u32 buffers.
  */
 import type { Tensor } from '../gpu/buffers';
 import type { ComputeBatch } from '../gpu/dispatch';
@@ -194,7 +194,7 @@ export function encodeBlockSparseAttention(batch: ComputeBatch, args: BlockSpars
   return result;
 }
 
-/** One head's [N, D] slice of an [N, heads, D] row-major tensor. */
+/** Copies one head's [N, D] slice out of an [N, heads, D] row-major tensor. */
 export function headSlice(x: Float32Array, N: number, heads: number, D: number, head: number): Float32Array {
   const slice = new Float32Array(N * D);
   for (let t = 0; t < N; t++) slice.set(x.subarray((t * heads + head) * D, (t * heads + head + 1) * D), t * D);

@@ -163,7 +163,7 @@ export class Engine {
           }
         },
       });
-      this.post({ type: 'loadProgress', phase: 'compile', message: 'Compiling shaders' });
+      this.post({ type: 'loadProgress', phase: 'compile' });
       await warmUp(model);
       const config = model.config;
       const info: LoadedModelInfo = {
@@ -315,21 +315,25 @@ function withProgress(source: ModelSource, report: (progress: FileProgress) => v
   return {
     name: source.name,
     has: (path) => source.has(path),
-    fetchBytes: (path, onProgress, signal) => {
+    fetchBytes: async (path, onProgress, signal) => {
       let lastPost = 0;
-      return source.fetchBytes(
+      let fromCache = false;
+      const bytes = await source.fetchBytes(
         path,
         (progress) => {
           onProgress?.(progress);
+          fromCache = progress.fromCache;
           const now = performance.now();
-          const finished = progress.total !== undefined && progress.loaded >= progress.total;
-          if (finished || now - lastPost >= PROGRESS_INTERVAL_MS) {
+          if (now - lastPost >= PROGRESS_INTERVAL_MS) {
             lastPost = now;
             report({ ...progress });
           }
         },
         signal,
       );
+      // The final size is known only now when the server sent no Content-Length (compressed responses).
+      report({ file: path, loaded: bytes.byteLength, total: bytes.byteLength, fromCache });
+      return bytes;
     },
   };
 }

@@ -85,7 +85,9 @@ export const createModelSlice: SliceCreator<ModelSlice> = (set, get) => ({
 
   applyLoadProgress: (phase, file, message) =>
     set((state) => {
-      const update: Partial<ModelSlice> = { loadPhase: phase, loadMessage: message ?? state.loadMessage };
+      // A message belongs to its phase, so a new phase without one clears the old text.
+      const keepMessage = phase === state.loadPhase ? state.loadMessage : '';
+      const update: Partial<ModelSlice> = { loadPhase: phase, loadMessage: message ?? keepMessage };
       if (file) {
         const index = state.fileProgress.findIndex((entry) => entry.file === file.file);
         const fileProgress = [...state.fileProgress];

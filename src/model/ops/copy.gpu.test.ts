@@ -1,4 +1,4 @@
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { gpuRuntime } from '../../../test/gpu';
 import { expectClose } from '../../../test/expectClose';
 import { readF32 } from '../../gpu/buffers';
@@ -6,7 +6,6 @@ import { ComputeBatch } from '../../gpu/dispatch';
 import { Random } from '../../util/random';
 import { encodeCopyRows } from './copy';
 
-vi.mock('webgpu', async (importOriginal) => (await import('./testing')).retainingWebGpu(await importOriginal<typeof import('webgpu')>()));
 
 describe('encodeCopyRows', () => {
   it('copies the last row into row 1 of dst', async () => {

@@ -1,4 +1,4 @@
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { gpuRuntime } from '../../../test/gpu';
 import { expectClose } from '../../../test/expectClose';
 import { readF32 } from '../../gpu/buffers';
@@ -8,7 +8,6 @@ import { encodeAdd, encodeBiasAdd, encodeSiluMul } from './elementwise';
 import { addReference, biasAddReference, siluMulReference } from './elementwise.ref';
 import { uploadWeight, WEIGHT_DTYPES } from './testing';
 
-vi.mock('webgpu', async (importOriginal) => (await import('./testing')).retainingWebGpu(await importOriginal<typeof import('webgpu')>()));
 
 // One f32 rounding of an addition: exact agreement is expected.
 const ADD_TOLERANCE = { atol: 0, rtol: 0 };

@@ -1,4 +1,4 @@
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { gpuRuntime } from '../../../test/gpu';
 import { expectClose } from '../../../test/expectClose';
 import { readF32 } from '../../gpu/buffers';
@@ -9,7 +9,6 @@ import { embeddingReference } from './embedding.ref';
 import { uploadWeight, WEIGHT_DTYPES } from './testing';
 
 // A gather copies stored values, so the result must match the decoded table exactly.
-vi.mock('webgpu', async (importOriginal) => (await import('./testing')).retainingWebGpu(await importOriginal<typeof import('webgpu')>()));
 
 const EXACT = { atol: 0, rtol: 0 };
 

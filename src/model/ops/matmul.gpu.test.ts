@@ -1,4 +1,4 @@
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { gpuRuntime } from '../../../test/gpu';
 import { expectClose } from '../../../test/expectClose';
 import { readF32 } from '../../gpu/buffers';
@@ -8,7 +8,6 @@ import { encodeMatmul } from './matmul';
 import { matmulReference } from './matmul.ref';
 import { uploadWeight, WEIGHT_DTYPES } from './testing';
 
-vi.mock('webgpu', async (importOriginal) => (await import('./testing')).retainingWebGpu(await importOriginal<typeof import('webgpu')>()));
 
 // f32 sums of up to 200 products of unit normals in another order: errors of a few 1e-6 on outputs of size ~10.
 const MATMUL_TOLERANCE = { atol: 2e-5, rtol: 2e-5 };

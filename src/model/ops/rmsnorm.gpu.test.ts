@@ -1,4 +1,4 @@
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { gpuRuntime } from '../../../test/gpu';
 import { expectClose } from '../../../test/expectClose';
 import { readF32 } from '../../gpu/buffers';
@@ -8,7 +8,6 @@ import { encodeRmsNorm } from './rmsnorm';
 import { rmsNormReference } from './rmsnorm.ref';
 import { uploadWeight, WEIGHT_DTYPES } from './testing';
 
-vi.mock('webgpu', async (importOriginal) => (await import('./testing')).retainingWebGpu(await importOriginal<typeof import('webgpu')>()));
 
 // The GPU sums squares in a different order and its inverseSqrt is within 2 ulp: a few ulp of O(1) outputs.
 const RMSNORM_TOLERANCE = { atol: 2e-6, rtol: 2e-6 };

@@ -1,4 +1,4 @@
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { gpuRuntime } from '../../../test/gpu';
 import { expectClose } from '../../../test/expectClose';
 import { readF32 } from '../../gpu/buffers';
@@ -8,7 +8,6 @@ import { computeInvFreq } from '../rope';
 import { encodeRope } from './rope';
 import { ropeReference } from './rope.ref';
 
-vi.mock('webgpu', async (importOriginal) => (await import('./testing')).retainingWebGpu(await importOriginal<typeof import('webgpu')>()));
 
 // The kernel's own sin and cos are within about 1 ulp, so outputs of unit-normal inputs differ by a few ulp.
 const ROPE_TOLERANCE = { atol: 2e-6, rtol: 1e-5 };

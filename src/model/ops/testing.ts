@@ -42,22 +42,3 @@ export function uploadWeight(
       : runtime.allocator.createRowSplitTensor(label, shape, dtype, bits, maxBindingBytes);
   return { tensor, decoded };
 }
-
-const retainedInstances: GPU[] = [];
-
-/**
- * Wraps the `webgpu` module so that every instance `create` returns stays referenced.
- * NOTE: test/gpu.ts keeps no reference to its instance, and once the garbage collector
- * frees it, Dawn hangs or aborts with "The futex facility returned an unexpected error
- * code". Test files install this with vi.mock until test/gpu.ts keeps the instance itself.
- */
-export function retainingWebGpu<T extends { create: (options: string[]) => GPU }>(webgpu: T): T {
-  return {
-    ...webgpu,
-    create: (options: string[]) => {
-      const gpu = webgpu.create(options);
-      retainedInstances.push(gpu);
-      return gpu;
-    },
-  };
-}
