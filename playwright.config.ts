@@ -7,7 +7,7 @@ export default defineConfig({
   testDir: 'e2e',
   outputDir: 'test-results',
   // Software WebGPU (SwiftShader) needs minutes to load and warm up even the tiny models, and runs one device at a time.
-  timeout: 900_000,
+  timeout: 1_500_000,
   expect: { timeout: 120_000 },
   fullyParallel: false,
   workers: 1,

@@ -14,7 +14,7 @@ import { FileSystemModelSource } from '../test/fsSource';
 import type { AttentionInputs } from './anchor-metrics';
 import { runModelForward, type LayerHeads } from './heads/modelHeads';
 
-/** How an input was made, recorded beside its results so that a run can be repeated. */
+/** Recipe of an input, recorded beside its results so that a run can be repeated. */
 export type InputDescription =
   | { kind: 'synthetic'; preset: SyntheticPresetName; seed: number; headDim: number; plan: { sinkKey: number | null; heavyColumns: number[]; needleKey: number | null; needleRows: number[] } }
   | {
@@ -39,7 +39,7 @@ export interface BenchInput {
 export const RANDOM_WEIGHTS_NOTE =
   'random weights: this attention pattern is not that of a trained model, so its density and recall say little about real prompts';
 
-/** One synthetic head (H = Hkv = 1) of N tokens from a preset. */
+/** Generates one synthetic head (H = Hkv = 1) of N tokens from a preset. */
 export function syntheticInput(preset: SyntheticPresetName, N: number, headDim: number, seed: number): BenchInput {
   const head = generateSyntheticHead({ N, D: headDim, seed, ...SYNTHETIC_PRESETS[preset] });
   const { sinkKey, heavyColumns, needleKey, needleRows } = head.plan;
@@ -91,7 +91,7 @@ export function keptHeads(shape: AttentionShape, limit: number | undefined): num
   return Math.max(perKvHead, Math.floor(limit / perKvHead) * perKvHead);
 }
 
-/** The first N tokens and first `heads` query heads (with their KV heads) of a capture. */
+/** Cuts a capture to its first N tokens and first `heads` query heads, with their KV heads. */
 export function modelInput(capture: ModelCapture, N: number, heads: number): BenchInput {
   const { config, heads: captured } = capture;
   const { numHeads: H, numKvHeads: Hkv, headDim: D } = config;

@@ -72,7 +72,7 @@ export function prefillChunks(N: number, params: AnchorParams): { start: number;
 }
 
 /**
- * The (row, key) pairs that head h computes: for a row of an anchor chunk, the init part of the
+ * Builds the (row, key) pairs that head h computes: for a row of an anchor chunk, the init part of the
  * anchor region, the stripes and the causal local part; for a row of a dense chunk, keys 0 ..= row.
  * Intervals are built per call, so the selection of a long prompt stays small in memory.
  */

@@ -27,8 +27,8 @@ export interface BenchOptions {
   capFrom: number;
   capPresets: SyntheticPresetName[];
   capHeads: number;
-  /** Timed runs at capped sizes. */
-  capRepeat: number;
+  /** Timed runs at capped sizes; undefined for `repeat`. */
+  capRepeat?: number;
   kvDtype: 'f32' | 'f16';
   /** Time with CPU wall clock even where timestamp queries exist. */
   cpuTiming: boolean;
@@ -50,7 +50,6 @@ export const DEFAULT_OPTIONS: BenchOptions = {
   capFrom: Infinity,
   capPresets: SYNTHETIC_PRESET_NAMES,
   capHeads: Number.MAX_SAFE_INTEGER,
-  capRepeat: 3,
   kvDtype: 'f32',
   cpuTiming: false,
   outDir: 'bench/results',
@@ -77,7 +76,7 @@ VK_ICD_FILENAMES selects the Vulkan driver).
   --cap-from N            sizes >= N are capped by the three options below (default: no size is capped)
   --cap-presets LIST      synthetic presets kept at capped sizes, or "none" (default: all)
   --cap-heads N           model query heads kept at capped sizes, in whole GQA groups (default: all)
-  --cap-repeat N          timed runs at capped sizes (default ${DEFAULT_OPTIONS.capRepeat})
+  --cap-repeat N          timed runs at capped sizes (default: --repeat)
   --kv-dtype f32|f16      KV-cache storage (default ${DEFAULT_OPTIONS.kvDtype})
   --cpu-timing            time with CPU wall clock even where timestamp queries exist
   --out DIR               where the .json and .md records go (default ${DEFAULT_OPTIONS.outDir})

@@ -54,7 +54,7 @@ export interface BenchRecord {
   command: string;
   adapter: AdapterRecord;
   options: BenchOptions;
-  /** What was left out to keep the run in budget. */
+  /** Inputs, heads and runs left out to keep the run in budget. */
   caps: string[];
   notes: string[];
   wallSeconds: number;
@@ -85,7 +85,7 @@ const COLUMNS: [string, (r: AnchorResult) => string][] = [
   ['bound', (r) => `${r.workBound.toFixed(2)}x`],
 ];
 
-/** A fixed-width text table of the results, for stdout. */
+/** Formats the results as a fixed-width text table for stdout. */
 export function formatTable(results: AnchorResult[]): string {
   const rows = [COLUMNS.map(([title]) => title), ...results.map((result) => COLUMNS.map(([, cell]) => cell(result)))];
   const widths = COLUMNS.map((_, column) => Math.max(...rows.map((row) => row[column].length)));
@@ -93,7 +93,7 @@ export function formatTable(results: AnchorResult[]): string {
   return [line(rows[0]), widths.map((width) => '-'.repeat(width)).join('  '), ...rows.slice(1).map(line)].join('\n');
 }
 
-/** The header line of one result in the stdout stream, printed as soon as it is measured. */
+/** Formats one result as a table row, printed to stdout as soon as it is measured. */
 export function formatResultLine(r: AnchorResult): string {
   return formatTable([r]).split('\n')[2];
 }
@@ -110,7 +110,7 @@ function inputDetails(description: InputDescription): string {
   return `${model} (${architecture}), layer ${layer}, query heads 0..${heads - 1} of ${modelHeads}, token ids uniform over the vocabulary with seed ${tokenSeed}`;
 }
 
-/** The Markdown record of one run: adapter, command, caps, the table and how each input was made. */
+/** Formats the Markdown record of one run: adapter, command, caps, the table and how each input was made. */
 export function formatMarkdown(record: BenchRecord): string {
   const { adapter } = record;
   const header = COLUMNS.map(([title]) => title);

@@ -20,8 +20,8 @@ import { PrefillBench, type PhaseTimes, type PrefillMode, type PrefillRun } from
 
 Object.assign(globalThis, globals);
 
-// Dawn frees its instance when the object returned by create() is garbage collected, after which
-// any device event crashes the process; a module-level reference keeps it alive.
+// Dawn frees its instance when the object returned by create() is garbage collected, and any later
+// device event then crashes the process. A module-level reference keeps the instance alive.
 let dawnInstance: GPU | undefined;
 
 const MODELS_ROOT = 'public/models';
@@ -79,7 +79,7 @@ function sizesSuffix(sizes: number[]): string {
   return `-n${sizes.join('-')}`;
 }
 
-/** The run whose total is the median, so that its phases add up to the reported total. */
+/** Picks the run whose total is the median, so that its phases add up to the reported total. */
 function medianRun(runs: PhaseTimes[]): PhaseTimes {
   const total = (t: PhaseTimes) => t.dense + t.select + t.sparse + t.tail;
   const sorted = [...runs].sort((a, b) => total(a) - total(b));
@@ -87,9 +87,9 @@ function medianRun(runs: PhaseTimes[]): PhaseTimes {
 }
 
 /**
- * Measures one input at one N per group size: one warm-up run of dense and of each theta, which
- * also collects the outputs and stripes, then `repeat` rounds in which dense and every theta take
- * turns, so that a change in the machine's load hits all of them alike.
+ * Measures one input at one N per group size. One warm-up run of dense and of each theta also
+ * collects the outputs and stripes. Then dense and every theta take turns for `repeat` rounds, so
+ * that a change in the machine's load hits all of them alike.
  */
 async function benchInput(runtime: GpuRuntime, input: BenchInput, options: BenchOptions, repeat: number, log: (line: string) => void): Promise<AnchorResult[]> {
   const { N, shape } = input.inputs;
@@ -181,7 +181,9 @@ export async function main(argv: string[]): Promise<number> {
   if (capped.length > 0) {
     const droppedPresets = options.presets.filter((preset) => !options.capPresets.includes(preset));
     if (droppedPresets.length > 0) caps.push(`N = ${capped.join(', ')}: synthetic presets ${droppedPresets.join(', ')} not run (--cap-presets)`);
-    if (options.capRepeat !== options.repeat) caps.push(`N = ${capped.join(', ')}: ${options.capRepeat} timed runs instead of ${options.repeat} (--cap-repeat)`);
+    if (options.capRepeat !== undefined && options.capRepeat !== options.repeat) {
+      caps.push(`N = ${capped.join(', ')}: ${options.capRepeat} timed runs instead of ${options.repeat} (--cap-repeat)`);
+    }
   }
 
   // Model heads: one CPU capture at the longest N per model; shorter prompts take its leading rows.
@@ -219,7 +221,7 @@ export async function main(argv: string[]): Promise<number> {
       caps.push(`N = ${N}: skipped, shorter than two groups of the smallest G (${groupSize(SHORT_CONTEXT_ANCHOR_PARAMS)})`);
       continue;
     }
-    const repeat = isCapped ? options.capRepeat : options.repeat;
+    const repeat = isCapped ? (options.capRepeat ?? options.repeat) : options.repeat;
     for (const input of inputs) results.push(...(await benchInput(runtime, input, options, repeat, log)));
   }
 

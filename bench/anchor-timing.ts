@@ -1,8 +1,8 @@
 /**
- * Runs a whole prompt through prefill attention on the GPU as the model's chunked prefill does:
- * chunks of G rows, each chunk's K/V written to the KV cache before its attention, AnchorAttention
- * for whole groups and the dense kernel for the tail (anchorChunkPlan), or the dense kernel for every
- * chunk. Attention passes are timed with timestamp queries when the runtime has a profiler, else
+ * Runs a whole prompt through prefill attention on the GPU as the model's chunked prefill does.
+ * The prompt is cut into chunks of G rows, and each chunk's K/V is written to the KV cache before
+ * its attention runs: AnchorAttention for whole groups and the dense kernel for the tail
+ * (anchorChunkPlan), or the dense kernel for every chunk. Attention passes are timed with timestamp queries when the runtime has a profiler, else
  * with CPU wall time around queue.onSubmittedWorkDone for each phase of each chunk. The KV-cache
  * writes are the same in both modes and are not timed.
  */

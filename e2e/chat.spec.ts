@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { LOAD_TIMEOUT_MS, expect, readDocument, test } from './fixtures';
+import { ANSWER_TIMEOUT_MS, LOAD_TIMEOUT_MS, expect, readDocument, test } from './fixtures';
 import { startHubServer } from './hubServer';
 
 /** The smallest bundled model; its random weights make answers meaningless but exercise every kernel. */
@@ -24,7 +24,7 @@ test.describe('chat', () => {
     // Send with Enter: prefill, then tokens stream into the answer.
     await chat.questionInput.press('Enter');
     await expect(chat.userMessages).toHaveCount(1);
-    await expect(chat.streamingText).not.toHaveText('Thinking…');
+    await expect(chat.streamingText).not.toHaveText('Thinking…', { timeout: ANSWER_TIMEOUT_MS });
     await chat.waitForAnswer();
 
     // The statistics describe this answer: the whole prompt was prefilled and at least 8 tokens came out.
@@ -52,7 +52,7 @@ test.describe('chat', () => {
 
     // Start an answer that would run for minutes, and stop it once text appears.
     await chat.ask('Describe the weather.');
-    await expect(chat.streamingText).not.toHaveText('Thinking…');
+    await expect(chat.streamingText).not.toHaveText('Thinking…', { timeout: ANSWER_TIMEOUT_MS });
     await chat.stopButton.click();
 
     // The partial answer stays, marked as stopped, and the composer is usable again.

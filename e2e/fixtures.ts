@@ -18,6 +18,9 @@ export function readDocument(path = DOCUMENT_PATH): string {
  */
 export const LOAD_TIMEOUT_MS = 420_000;
 
+/** Prefill of a few thousand tokens, with its first-use pipeline compiles, under SwiftShader. */
+export const ANSWER_TIMEOUT_MS = 600_000;
+
 export interface AnswerStats {
   promptTokens: number;
   reusedTokens: number;
@@ -115,7 +118,7 @@ export class ChatPage {
   }
 
   async waitForAnswer(): Promise<void> {
-    await expect(this.sendButton).toBeVisible();
+    await expect(this.sendButton).toBeVisible({ timeout: ANSWER_TIMEOUT_MS });
     await expect(this.statsPanel).toBeVisible();
   }
 

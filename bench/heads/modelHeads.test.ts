@@ -12,7 +12,7 @@ import { readWeightsF32 } from '../../src/model/weights';
 import { Random } from '../../src/util/random';
 import { runModelForward } from './modelHeads';
 
-// Both forwards use the same f32 weights and f64 activations; only the summation order of the
+// Both forwards use the same f32 weights and f64 activations. Only the summation order of the
 // attention differs, so logits of magnitude ~1 agree to about 1e-12.
 const SAME_ARITHMETIC = { atol: 1e-9, rtol: 1e-9 };
 

@@ -32,8 +32,8 @@ export interface ModelForwardResult {
 
 /**
  * Runs `tokens` through the model on the CPU. With `captureLayer` it stops at that layer's
- * attention and returns its inputs; without it, it runs every layer and returns the last
- * token's logits (used to check this forward against the reference model).
+ * attention and returns its inputs. Without it, it runs every layer and returns the last
+ * token's logits, which the tests compare with the reference model's.
  */
 export function runModelForward(
   config: ModelConfig,

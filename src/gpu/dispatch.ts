@@ -55,6 +55,7 @@ export function workgroupGrid(workgroups: number, maxPerDimension: number): [num
 export class ComputeBatch {
   readonly encoder: GPUCommandEncoder;
   private readonly transient: GPUBuffer[] = [];
+  private readonly completions: (() => void)[] = [];
 
   constructor(
     readonly runtime: GpuRuntime,
@@ -98,12 +99,21 @@ export class ComputeBatch {
     pass.end();
   }
 
+  /** Registers `callback` to run once the GPU has finished this batch, e.g. to free an op's temporaries. */
+  onCompleted(callback: () => void): void {
+    this.completions.push(callback);
+  }
+
   /** Submits the recorded work; uniform buffers are destroyed once the GPU is done with them. */
   submit(): Promise<void> {
     this.runtime.profiler?.resolve(this.encoder);
     const queue = this.runtime.device.queue;
     queue.submit([this.encoder.finish()]);
     const transient = this.transient.splice(0);
-    return queue.onSubmittedWorkDone().then(() => transient.forEach((buffer) => buffer.destroy()));
+    const completions = this.completions.splice(0);
+    return queue.onSubmittedWorkDone().then(() => {
+      transient.forEach((buffer) => buffer.destroy());
+      completions.forEach((callback) => callback());
+    });
   }
 }
