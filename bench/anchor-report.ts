@@ -117,7 +117,7 @@ export function formatMarkdown(record: BenchRecord): string {
   const lines = [
     `# AnchorAttention benchmark, ${record.date}, ${adapter.slug}`,
     '',
-    `- Adapter: ${adapter.name} (${adapter.description})`,
+    `- Adapter: ${adapter.name.includes(adapter.description) ? adapter.name : `${adapter.name} (${adapter.description})`}`,
     `- Driver: ${adapter.driver}${adapter.icd ? ` (VK_ICD_FILENAMES=${adapter.icd})` : ''}`,
     `- Timing: ${adapter.timing === 'timestamp-query' ? 'GPU timestamp queries per pass' : 'CPU wall time around queue.onSubmittedWorkDone per phase'}; median of ${record.options.repeat} interleaved runs after one warm-up`,
     `- KV cache: ${record.options.kvDtype}; wall time of the whole run: ${record.wallSeconds.toFixed(0)} s`,
@@ -131,12 +131,14 @@ export function formatMarkdown(record: BenchRecord): string {
   }
   lines.push(`| ${header.join(' | ')} |`, `| ${header.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`);
   for (const result of record.results) lines.push(`| ${COLUMNS.map(([, cell]) => cell(result)).join(' | ')} |`);
+  // Synthetic heads place their heavy columns and needle by N, so each (input, N) gets its line.
   lines.push('', 'Inputs:', '');
   const seen = new Set<string>();
   for (const result of record.results) {
-    if (seen.has(result.input)) continue;
-    seen.add(result.input);
-    lines.push(`- ${result.input}: ${inputDetails(result.description)}`);
+    const key = `${result.input} at N = ${result.N}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    lines.push(`- ${key}: ${inputDetails(result.description)}`);
   }
   lines.push('');
   return lines.join('\n');

@@ -12,6 +12,9 @@ import { readWeightsF32 } from '../../src/model/weights';
 import { Random } from '../../src/util/random';
 import { runModelForward } from './modelHeads';
 
+// The CPU forwards take seconds each, and more on a loaded machine.
+const FORWARD_TIMEOUT_MS = 60_000;
+
 // Both forwards use the same f32 weights and f64 activations. Only the summation order of the
 // attention differs, so logits of magnitude ~1 agree to about 1e-12.
 const SAME_ARITHMETIC = { atol: 1e-9, rtol: 1e-9 };
@@ -47,7 +50,7 @@ describe('runModelForward', () => {
     const { lastLogits } = runModelForward(config, weights, tokens);
     expect(lastLogits).toBeDefined();
     expectClose(`${name} logits`, lastLogits!, expected, SAME_ARITHMETIC);
-  });
+  }, FORWARD_TIMEOUT_MS);
 
   it('captures causal heads: a prefix gives the leading rows', async () => {
     const { config, weights } = await loadModel('tiny-qwen3');
@@ -61,10 +64,10 @@ describe('runModelForward', () => {
     expect(prefix.q).toEqual(full.q.subarray(0, 12 * H * D));
     expect(prefix.k).toEqual(full.k.subarray(0, 12 * Hkv * D));
     expect(prefix.v).toEqual(full.v.subarray(0, 12 * Hkv * D));
-  });
+  }, FORWARD_TIMEOUT_MS);
 
   it('rejects a capture layer past the model', async () => {
     const { config, weights } = await loadModel('tiny-qwen2');
     expect(() => runModelForward(config, weights, [1, 2, 3], { captureLayer: config.numLayers })).toThrow(/capture layer/);
-  });
+  }, FORWARD_TIMEOUT_MS);
 });

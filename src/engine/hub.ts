@@ -130,7 +130,7 @@ export class HttpModelSource implements ModelSource {
 
 /**
  * Returns whether the server sent an HTML page for a model file. Single-page-app servers such as
- * `vite preview` answer unknown paths with index.html and status 200, which means "not found" here.
+ * `vite preview` serve index.html with status 200 for unknown paths, which means "not found" here.
  */
 function isFallbackPage(path: string, response: Response): boolean {
   return (response.headers.get('content-type') ?? '').startsWith('text/html') && !/\.html?$/i.test(path);

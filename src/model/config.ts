@@ -60,7 +60,7 @@ export interface ModelConfig {
   torchDtype: string | null;
 }
 
-/** The RoPE inputs of computeInvFreq, with rope_scaling in config.json's own field names. */
+/** Builds the RoPE inputs of computeInvFreq, with rope_scaling in config.json's own field names. */
 export function ropeOptions(config: ModelConfig): RopeOptions {
   const scaling = config.ropeScaling;
   let ropeScaling: RopeOptions['ropeScaling'] = null;

@@ -37,7 +37,7 @@ export interface PrefillOptions {
   profile?: boolean;
   /**
    * Receives each sparse chunk's AnchorAttention selections (one per layer) after the chunk
-   * has run, so their GPU buffers can be read; they are destroyed when the promise settles.
+   * has run, so that their GPU buffers can be read. They are destroyed when the promise settles.
    */
   onAnchorChunk?: (start: number, results: LayerAnchorResult[]) => Promise<void> | void;
 }
@@ -73,7 +73,7 @@ export interface GenerateOptions {
 }
 
 export interface GenerateResult {
-  /** Generated token ids, the stop token included when one ended the answer. */
+  /** Generated token ids, the stop token included when one ended the generation. */
   tokens: number[];
   reusedTokens: number;
   prefillTokens: number;

@@ -28,7 +28,8 @@ async function loadModel(name: string) {
   return { source, config };
 }
 
-describe('tiny models', () => {
+// Generating and decoding 40 MB models takes seconds, more on a loaded machine.
+describe('tiny models', { timeout: 120_000 }, () => {
   it.each(TINY_MODELS.map((spec) => [spec.name, spec] as const))('%s round-trips its weights', async (name, spec) => {
     const { source, config } = await loadModel(name);
     expect(config.architecture).toBe((spec.config.architectures as string[])[0]);
@@ -74,7 +75,7 @@ describe('tiny models', () => {
   });
 });
 
-describe('reference forward', () => {
+describe('reference forward', { timeout: 120_000 }, () => {
   it('gives the same logits one token at a time as all at once', async () => {
     const { source, config } = await loadModel('tiny-qwen3');
     const weights = await readWeightsF32(source, config);
