@@ -37,7 +37,7 @@ export default defineConfig({
         test: {
           name: 'gpu',
           environment: 'node',
-          include: ['src/**/*.gpu.test.ts'],
+          include: ['src/**/*.gpu.test.ts', 'bench/**/*.gpu.test.ts'],
           setupFiles: ['test/setup-gpu.ts'],
           // Software Vulkan drivers are slow and a device is heavy: run files one at a time.
           fileParallelism: false,

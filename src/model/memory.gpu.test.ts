@@ -6,6 +6,7 @@ import { FileSystemModelSource } from '../../test/fsSource';
 import { driverName, gpuRuntime } from '../../test/gpu';
 import type { AnchorParams } from '../attention/types';
 import { Random } from '../util/random';
+import { parseModelConfig } from './config';
 import { estimateModelMemory, type MemoryEstimate } from './memory';
 import { TransformerModel } from './model';
 import { destroyQuantizedWeight, quantizeWeight, type QuantizedWeight } from './ops/quant';
@@ -29,7 +30,6 @@ async function storedWeights(name: string): Promise<{ weightBytes: number; weigh
   const bytes = new Uint8Array(await readFile(join(MODELS_ROOT, name, SAFETENSORS_FILE)));
   const header = parseSafetensorsHeader(bytes, SAFETENSORS_FILE);
   const configJson = JSON.parse(await readFile(join(MODELS_ROOT, name, 'config.json'), 'utf8')) as unknown;
-  const { parseModelConfig } = await import('./config');
   const expected = expectedWeightShapes(parseModelConfig(configJson));
   let weightBytes = 0;
   let weightDtype: WeightDType = 'f32';

@@ -84,7 +84,7 @@ describe('estimateModelMemory', () => {
 
 describe('fitContextLength', () => {
   const LIMITS = { maxBufferSize: 2 ** 28, maxStorageBufferBindingSize: 2 ** 27 };
-  const { contextLength: _unused, ...options } = BASE;
+  const options = { weightBytes: WEIGHT_BYTES, weightDtype: 'bf16', kvDtype: 'f16', chunkSize: 512 } as const;
 
   it('returns the longest multiple of 256 within the budget', () => {
     // Fixed bytes: weights 988,065,536 + activations 42,036,496 = 1,030,102,032; the KV cache adds
