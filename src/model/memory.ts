@@ -1,9 +1,10 @@
 /**
  * GPU memory estimate of a loaded model from its config alone: weights, KV cache and the
- * activations the forward allocates (ForwardWorkspace in forward.ts, the sampling buffers of
- * model.ts and ops/sample.ts, AnchorAttention's per-chunk temporaries in attention/anchor.ts),
- * counted the way BufferAllocator counts them (each buffer rounded up to 4 bytes, at least 4).
- * fitContextLength searches the longest context that fits a budget and the adapter's limits.
+ * activations the forward allocates. The activations are ForwardWorkspace (forward.ts), the
+ * sampling buffers of model.ts and ops/sample.ts, and AnchorAttention's per-chunk temporaries
+ * (attention/anchor.ts). Every buffer is counted as BufferAllocator counts it: rounded up to a
+ * multiple of 4 bytes, at least 4. fitContextLength finds the longest context within a budget
+ * and the adapter's buffer limits.
  */
 import { BYTES_PER_ELEMENT, elementCount } from '../gpu/buffers';
 import { DEFAULT_ANCHOR_PARAMS, groupSize, type AnchorParams } from '../attention/types';
@@ -78,7 +79,7 @@ function words(...shape: number[]): number {
   return bufferBytes(elementCount(shape) * 4);
 }
 
-/** The linear weights of a layer and an untied lm_head, [out, in] each: the weights q8 replaces. */
+/** Lists the linear weights, [out, in] each, that q8 replaces: seven per layer and an untied lm_head. */
 export function linearWeightShapes(config: ModelConfig): { name: string; shape: [number, number] }[] {
   const { hiddenSize: hidden, numHeads: H, numKvHeads: Hkv, headDim: D, intermediateSize: I } = config;
   const shapes: { name: string; shape: [number, number] }[] = [];
@@ -263,7 +264,7 @@ function formatMiB(bytes: number): string {
   return `${(bytes / 2 ** 20).toFixed(1)} MiB (${bytes} bytes)`;
 }
 
-/** Why `estimate` does not fit, or null when it does. */
+/** Returns why `estimate` does not fit, or null when it fits. */
 function misfit(config: ModelConfig, estimate: MemoryEstimate, limits: AdapterBufferLimits, budgetBytes: number, weightDtype: WeightDType): string | null {
   const bufferLimit = Math.min(limits.maxBufferSize, limits.maxStorageBufferBindingSize);
   // One row of the embedding must fit a part of the row-split table.
@@ -281,10 +282,10 @@ function misfit(config: ModelConfig, estimate: MemoryEstimate, limits: AdapterBu
 }
 
 /**
- * Returns the longest context length, a multiple of 256 up to max_position_embeddings
- * (or max_position_embeddings itself when it is below 256), whose estimate fits `budgetBytes`
- * and whose every buffer fits the adapter's limits, or the reason with its numbers why even
- * the shortest does not fit.
+ * Finds the longest context length whose estimate fits `budgetBytes` and whose every buffer
+ * fits the adapter's limits. Lengths are multiples of 256 up to max_position_embeddings, or
+ * max_position_embeddings itself when it is below 256. When none fits, returns the reason,
+ * with its numbers, why the shortest does not.
  */
 export function fitContextLength(
   config: ModelConfig,

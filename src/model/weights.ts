@@ -59,7 +59,7 @@ export function layerTensorName(layer: number, suffix: string): string {
   return `model.layers.${layer}.${suffix}`;
 }
 
-/** Every tensor the model needs, by Hugging Face name, with the shape config.json implies. */
+/** Lists every tensor the model needs, by Hugging Face name, with the shape config.json implies. */
 export function expectedWeightShapes(config: ModelConfig): Map<string, number[]> {
   const { hiddenSize: hidden, numHeads, numKvHeads, headDim, intermediateSize, vocabSize } = config;
   const shapes = new Map<string, number[]>();

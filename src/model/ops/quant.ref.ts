@@ -1,11 +1,10 @@
 /**
  * Symmetric per-group int8 quantization, plain loops. The GPU kernel (shaders/quantize_q8.wgsl)
  * must match it bit for bit.
- * weight: (OC, C) f32 values as the GPU reads them; groups of `groupSize` along C, the last one
- * shorter when C is not a multiple of it.
- * scale_og = f32(max |w| over the group * f32(1/127)); q_oc = round(w_oc / scale_og) with ties
- * to even, evaluated on the exact quotient (never above 127 in magnitude); a group of zeros has
- * scale 0 and q 0.
+ * weight: (OC, C) f32 values as the GPU reads them. Groups of `groupSize` run along C, and the
+ * last one is shorter when C is not a multiple of it.
+ * scale_og = f32(max |w| over the group * f32(1/127)). q_oc = round(w_oc / scale_og) with ties
+ * to even, taken on the exact quotient and at most 127 in magnitude. A group of zeros has scale 0 and q 0.
  */
 
 /** f32(1/127), the constant the kernel multiplies by. */

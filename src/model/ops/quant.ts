@@ -18,7 +18,7 @@ import { checkDType, checkInteger, checkShape, linearGrid, matrixShape, placehol
 import { encodeMatmul, MATMUL_THREAD_COLS, MATMUL_THREAD_ROWS, MATMUL_TILE_COLS, MATMUL_TILE_K, MATMUL_TILE_ROWS, MATMUL_WORKGROUP_X, MATMUL_WORKGROUP_Y } from './matmul';
 import type { WeightDType } from './kernel';
 
-/** Elements per scale; both are multiples of 4 (so a group starts on a whole u32) and of MATMUL_TILE_K. */
+/** Elements per scale. Both are multiples of 4, so every group starts on a whole u32 of q. */
 export type Q8GroupSize = 32 | 64;
 export const Q8_GROUP_SIZES: readonly Q8GroupSize[] = [32, 64];
 export const DEFAULT_Q8_GROUP_SIZE: Q8GroupSize = 32;
