@@ -1,7 +1,7 @@
 // AnchorAttention step 1: for every row r of group g, the online softmax state (m, l, acc) over the
 // anchor region [0, init_count) ∪ [local_start, r]; the anchor of row r is m. The state is kept for step 3.
-// q: [G, H, D] f32; k_cache, v_cache: [Hkv, capacity, D]; stats: [H, G] (m, l) f32; acc_state: [H, G, D] f32.
-// Grid: (ceil(G / BLOCK_M), H), BLOCK_M * LANES threads per workgroup.
+// q: [G, H, D] f32; k_cache, v_cache: [Hkv, capacity, D]; stats: [Hc, G] (m, l) f32; acc_state: [Hc, G, D] f32,
+// where Hc heads from head_start run. Grid: (ceil(G / BLOCK_M), Hc), BLOCK_M * LANES threads per workgroup.
 
 struct Params {
   rows: u32,           // G
@@ -12,14 +12,15 @@ struct Params {
   scale: f32,          // 1 / sqrt(D)
   init_count: u32,     // min(initGroups * G, local_start): init keys before the local region
   local_start: u32,    // max(0, (g - localGroups + 1) * G)
+  head_start: u32,     // first query head of the dispatch; the state arrays are indexed from it
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> q: array<f32>;                     // [G, H, D] f32
 @group(0) @binding(2) var<storage, read> k_cache: array<KvWord>;            // [Hkv, capacity, D] f32 or f16 pairs
 @group(0) @binding(3) var<storage, read> v_cache: array<KvWord>;            // [Hkv, capacity, D] f32 or f16 pairs
-@group(0) @binding(4) var<storage, read_write> stats: array<vec2<f32>>;     // [H, G] (m, l) f32
-@group(0) @binding(5) var<storage, read_write> acc_state: array<f32>;       // [H, G, D] f32
+@group(0) @binding(4) var<storage, read_write> stats: array<vec2<f32>>;     // [Hc, G] (m, l) f32
+@group(0) @binding(5) var<storage, read_write> acc_state: array<f32>;       // [Hc, G, D] f32
 
 // Slots [0, init_count) are the init keys, the rest walk the local region from local_start.
 // Clipping the init part at local_start visits each key once when the regions overlap or touch.
@@ -31,7 +32,8 @@ fn slot_visible(slot: u32, row_position: u32) -> bool { return slot_key(slot) <=
 @compute @workgroup_size(BLOCK_M * LANES)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) local_index: u32) {
   let tile_row = wid.x * BLOCK_M;
-  let head = wid.y;
+  let local_head = wid.y;
+  let head = params.head_start + local_head;
   // Whole-workgroup exit only: the tile loop has barriers, so rows past G stay in as inactive rows.
   if (tile_row >= params.rows || head >= params.num_heads) {
     return;
@@ -57,7 +59,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   if (!row_active) {
     return;
   }
-  let state_row = head * params.rows + row;
+  let state_row = local_head * params.rows + row;
   if (lane == 0u) {
     stats[state_row] = vec2<f32>(m_i, l_i);
   }

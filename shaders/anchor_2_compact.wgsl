@@ -6,7 +6,7 @@
 struct Params {
   candidate_start: u32,
   candidate_count: u32,   // C, also the row length of indices
-  num_heads: u32,
+  num_heads: u32,         // heads of the dispatch (Hc)
   num_blocks: u32,
 }
 

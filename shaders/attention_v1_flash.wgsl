@@ -1,7 +1,8 @@
 // Dense causal prefill attention, v1: flash tiles over the KV cache with an online softmax.
 // Row r of the chunk (absolute position start + r) attends keys 0 ..= start + r of KV head h / (H / Hkv).
 // q, out: [T, H, D] f32; k_cache, v_cache: [Hkv, capacity, D] f32 or f16 pairs.
-// Grid: (ceil(rows / BLOCK_M), H), BLOCK_M * LANES threads per workgroup.
+// Grid: (ceil(rows / BLOCK_M), head_count), BLOCK_M * LANES threads per workgroup; workgroup y runs
+// head head_start + y, so a head range can be timed alone.
 
 struct Params {
   rows: u32,
@@ -10,6 +11,7 @@ struct Params {
   heads_per_kv: u32,   // H / Hkv
   capacity: u32,
   scale: f32,          // 1 / sqrt(D)
+  head_start: u32,     // first query head of the dispatch
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -25,7 +27,7 @@ fn slot_visible(slot: u32, row_position: u32) -> bool { return slot <= row_posit
 @compute @workgroup_size(BLOCK_M * LANES)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) local_index: u32) {
   let tile_row = wid.x * BLOCK_M;
-  let head = wid.y;
+  let head = params.head_start + wid.y;
   // Whole-workgroup exit only: the tile loop below has barriers, so rows past the chunk stay
   // in it as inactive rows instead of returning.
   if (tile_row >= params.rows || head >= params.num_heads) {

@@ -1,7 +1,10 @@
 // Matrix-vector product for decode (T = 1): out[col_offset + o] = dot(x, weight[o, :]) + bias[col_offset + o]
-// for the rows o of one part of a (possibly row-split) weight. Each weight element is read once, and the
-// dot product is reduced across the workgroup. Dispatch: one workgroup per row o, folded into 2D by workgroupGrid.
-override WORKGROUP_SIZE: u32; // a power of two, for the tree reduction
+// for the rows o of one part of a (possibly row-split) weight. LANES_PER_ROW invocations share one row, each
+// reading every LANES_PER_ROW-th element, and their partial sums are reduced in workgroup memory.
+// Dispatch: one workgroup per ROWS_PER_WORKGROUP rows, folded into 2D by workgroupGrid.
+override WORKGROUP_SIZE: u32;
+override LANES_PER_ROW: u32;  // a power of two dividing WORKGROUP_SIZE
+override ROWS_PER_WORKGROUP: u32 = WORKGROUP_SIZE / LANES_PER_ROW;
 
 struct Params {
   rows: u32,       // unused: T is 1; kept so the uniform layout matches matmul_v1_tiled.wgsl
@@ -22,23 +25,27 @@ var<workgroup> partial_sums: array<f32, WORKGROUP_SIZE>;
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn matvec(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let row = linear_workgroup(wid, nwg);
-  if (row >= params.part_out) { return; }
-  let base = row * params.in_features;
+  let lane = lid % LANES_PER_ROW;
+  let row = linear_workgroup(wid, nwg) * ROWS_PER_WORKGROUP + lid / LANES_PER_ROW;
+  // Rows past the part still take part in the barriers below, so they skip the work instead of returning.
+  let in_range = row < params.part_out;
   var sum = 0.0;
-  for (var k = lid; k < params.in_features; k += WORKGROUP_SIZE) {
-    let element = base + k;
-    sum += x[k] * weight_at(weight[element / WEIGHT_ELEMENTS_PER_WORD], element);
+  if (in_range) {
+    let base = row * params.in_features;
+    for (var k = lane; k < params.in_features; k += LANES_PER_ROW) {
+      let element = base + k;
+      sum += x[k] * weight_at(weight[element / WEIGHT_ELEMENTS_PER_WORD], element);
+    }
   }
   partial_sums[lid] = sum;
   workgroupBarrier();
-  for (var stride = WORKGROUP_SIZE / 2u; stride > 0u; stride /= 2u) {
-    if (lid < stride) { partial_sums[lid] += partial_sums[lid + stride]; }
+  for (var stride = LANES_PER_ROW / 2u; stride > 0u; stride /= 2u) {
+    if (lane < stride) { partial_sums[lid] += partial_sums[lid + stride]; }
     workgroupBarrier();
   }
-  if (lid == 0u) {
+  if (in_range && lane == 0u) {
     let out_col = params.col_offset + row;
-    var value = partial_sums[0];
+    var value = partial_sums[lid];
     if (params.has_bias == 1u) { value += weight_at(bias[out_col / WEIGHT_ELEMENTS_PER_WORD], out_col); }
     out[out_col] = value;
   }

@@ -15,6 +15,7 @@ import sparseKernel from '../../shaders/anchor_3_sparse.wgsl?raw';
 import { composeShader } from '../gpu/shader';
 import { anchorInitCount, anchorRegion, checkAnchorParams, type AnchorRegion } from './anchorPlan';
 import { FLASH_BLOCK_M, checkInteger, checkRows, checkShape, composeCacheReader, flashConstants } from './kernelSupport';
+import { checkHeadRange } from './headRange';
 import { groupSize, type AnchorParams, type AttentionShape, type LayerKvCache } from './types';
 
 export { anchorChunkPlan, anchorRegion, type AnchorRegion } from './anchorPlan';
@@ -41,6 +42,10 @@ export interface AnchorPrefillArgs {
   out: Tensor;
   /** Profiler labels: steps 1 and 2 are selection time, step 3 is sparse compute time. */
   timing?: { select: string; sparse: string };
+  /** First query head to compute (default 0); heads outside the range keep their `out` values. */
+  headStart?: number;
+  /** Query heads to compute from headStart, at least 1 (default all the rest). */
+  headCount?: number;
 }
 
 /** GPU buffers of one group's selection, readable after the batch is submitted. */
@@ -49,11 +54,15 @@ export interface AnchorGroupResult {
   region: AnchorRegion;
   /** C = candidateEnd − candidateStart: the row length of `indices` and `scores`. */
   maxCandidates: number;
-  /** [H, C] u32: per head, the selected keys in ascending order; the first counts[h] entries are valid. */
+  /** First query head of the run; row i of indices, counts and scores is head headStart + i. */
+  headStart: number;
+  /** Hc, the heads run (H unless a head range was given). */
+  headCount: number;
+  /** [Hc, C] u32: per head, the selected keys in ascending order; the first counts[i] entries are valid. */
   indices: Tensor;
-  /** [H] u32: selected keys per head. */
+  /** [Hc] u32: selected keys per head. */
   counts: Tensor;
-  /** [H, C] f32: candidate scores max_p (q̄_p · k_j · scale − ā_p) of keys candidateStart + c. */
+  /** [Hc, C] f32: candidate scores max_p (q̄_p · k_j · scale − ā_p) of keys candidateStart + c. */
   scores: Tensor;
   /** Destroys the temporaries; call after the batch that recorded them has completed. */
   dispose(): void;
@@ -70,6 +79,8 @@ export function encodeAnchorPrefill(batch: ComputeBatch, args: AnchorPrefillArgs
   checkShape(op, shape, cache);
   checkAnchorParams(op, params);
   const { numHeads: H, numKvHeads: Hkv, headDim: D } = shape;
+  const { headStart, headCount: Hc } = checkHeadRange(op, H, args.headStart, args.headCount);
+  if (Hc === 0) throw new Error(`${op}: headCount must be at least 1, got 0`);
   const G = groupSize(params);
   checkInteger(op, 'start', start, 0);
   if (start % G !== 0 || rows !== G) {
@@ -100,11 +111,11 @@ export function encodeAnchorPrefill(batch: ComputeBatch, args: AnchorPrefillArgs
     temporaries.push(tensor);
     return tensor;
   };
-  const stats = temporary('stats (m, l)', [H, G, 2], 'f32');
-  const accState = temporary('acc', [H, G, D], 'f32');
-  const indices = temporary('indices', [H, C], 'u32');
-  const counts = temporary('counts', [H], 'u32');
-  const scores = temporary('scores', [H, C], 'f32');
+  const stats = temporary('stats (m, l)', [Hc, G, 2], 'f32');
+  const accState = temporary('acc', [Hc, G, D], 'f32');
+  const indices = temporary('indices', [Hc, C], 'u32');
+  const counts = temporary('counts', [Hc], 'u32');
+  const scores = temporary('scores', [Hc, C], 'f32');
 
   // Step 1: anchor region, state kept in stats and accState.
   {
@@ -119,8 +130,9 @@ export function encodeAnchorPrefill(batch: ComputeBatch, args: AnchorPrefillArgs
       ['f32', scale],
       ['u32', anchorInitCount(region)],
       ['u32', region.localStart],
+      ['u32', headStart],
     ]);
-    batch.dispatch(pipeline, [uniform, q.buffer, cache.k.buffer, cache.v.buffer, stats.buffer, accState.buffer], [rowTiles, H], timing?.select);
+    batch.dispatch(pipeline, [uniform, q.buffer, cache.k.buffer, cache.v.buffer, stats.buffer, accState.buffer], [rowTiles, Hc], timing?.select);
   }
 
   if (C === 0) {
@@ -128,8 +140,8 @@ export function encodeAnchorPrefill(batch: ComputeBatch, args: AnchorPrefillArgs
     batch.encoder.clearBuffer(counts.buffer);
   } else {
     // Step 2a: mean query and mean anchor per sub-block.
-    const qMean = temporary('q mean', [H, params.step, D], 'f32');
-    const anchorMean = temporary('anchor mean', [H, params.step], 'f32');
+    const qMean = temporary('q mean', [Hc, params.step, D], 'f32');
+    const anchorMean = temporary('anchor mean', [Hc, params.step], 'f32');
     {
       const code = composeShader([poolKernel]);
       const pipeline = runtime.pipelines.get('anchor_2_pool', code, 'main', { WORKGROUP_SIZE: ANCHOR_POOL_WORKGROUP_SIZE });
@@ -138,13 +150,14 @@ export function encodeAnchorPrefill(batch: ComputeBatch, args: AnchorPrefillArgs
         ['u32', params.step],
         ['u32', H],
         ['u32', D],
+        ['u32', headStart],
       ]);
-      batch.dispatch(pipeline, [uniform, q.buffer, stats.buffer, qMean.buffer, anchorMean.buffer], [params.step, H], timing?.select);
+      batch.dispatch(pipeline, [uniform, q.buffer, stats.buffer, qMean.buffer, anchorMean.buffer], [params.step, Hc], timing?.select);
     }
 
     // Step 2b: candidate scores, flags and per-block counts.
-    const flags = temporary('flags', [H, C], 'u32');
-    const blockCounts = temporary('block counts', [H, numBlocks], 'u32');
+    const flags = temporary('flags', [Hc, C], 'u32');
+    const blockCounts = temporary('block counts', [Hc, numBlocks], 'u32');
     {
       const code = composeCacheReader(selectKernel, cache.dtype, { keysOnly: true });
       const pipeline = runtime.pipelines.get(`anchor_2_select_${cache.dtype}`, code, 'main', {
@@ -155,29 +168,30 @@ export function encodeAnchorPrefill(batch: ComputeBatch, args: AnchorPrefillArgs
       const uniform = batch.uniform([
         ['u32', region.candidateStart],
         ['u32', C],
-        ['u32', H],
+        ['u32', Hc],
         ['u32', H / Hkv],
         ['u32', cache.capacity],
         ['u32', params.step],
         ['f32', scale],
         ['f32', -theta],
         ['u32', numBlocks],
+        ['u32', headStart],
       ]);
       const bindings = [uniform, qMean.buffer, anchorMean.buffer, cache.k.buffer, scores.buffer, flags.buffer, blockCounts.buffer];
-      batch.dispatch(pipeline, bindings, [numBlocks, H], timing?.select);
+      batch.dispatch(pipeline, bindings, [numBlocks, Hc], timing?.select);
     }
 
-    // Step 2c: sorted key list per head.
+    // Step 2c: sorted key list per head. Every array it reads and writes has Hc rows, so it needs no head offset.
     {
       const code = composeShader([compactKernel]);
       const pipeline = runtime.pipelines.get('anchor_2_compact', code, 'main', { WORKGROUP_SIZE: ANCHOR_SELECT_BLOCK });
       const uniform = batch.uniform([
         ['u32', region.candidateStart],
         ['u32', C],
-        ['u32', H],
+        ['u32', Hc],
         ['u32', numBlocks],
       ]);
-      batch.dispatch(pipeline, [uniform, flags.buffer, blockCounts.buffer, indices.buffer, counts.buffer], [numBlocks, H], timing?.select);
+      batch.dispatch(pipeline, [uniform, flags.buffer, blockCounts.buffer, indices.buffer, counts.buffer], [numBlocks, Hc], timing?.select);
     }
   }
 
@@ -192,15 +206,18 @@ export function encodeAnchorPrefill(batch: ComputeBatch, args: AnchorPrefillArgs
       ['u32', cache.capacity],
       ['u32', C],
       ['f32', scale],
+      ['u32', headStart],
     ]);
     const bindings = [uniform, q.buffer, cache.k.buffer, cache.v.buffer, stats.buffer, accState.buffer, indices.buffer, counts.buffer, out.buffer];
-    batch.dispatch(pipeline, bindings, [rowTiles, H], timing?.sparse);
+    batch.dispatch(pipeline, bindings, [rowTiles, Hc], timing?.sparse);
   }
 
   return {
     group,
     region,
     maxCandidates: C,
+    headStart,
+    headCount: Hc,
     indices,
     counts,
     scores,

@@ -2,6 +2,7 @@ import type { Tensor } from '../gpu/buffers';
 import type { ComputeBatch } from '../gpu/dispatch';
 import flashKernel from '../../shaders/attention_v1_flash.wgsl?raw';
 import { FLASH_BLOCK_M, checkInteger, checkRows, checkShape, composeCacheReader, flashConstants } from './kernelSupport';
+import { checkHeadRange } from './headRange';
 import type { AttentionShape, LayerKvCache } from './types';
 
 export interface DensePrefillArgs {
@@ -17,16 +18,22 @@ export interface DensePrefillArgs {
   out: Tensor;
   /** Profiler label of the pass. */
   timing?: string;
+  /** First query head to compute (default 0); heads outside the range keep their `out` values. */
+  headStart?: number;
+  /** Query heads to compute from headStart (default all the rest). */
+  headCount?: number;
 }
 
 /**
  * Records causal attention for `rows` query rows at positions start .. start + rows - 1 over the
  * cached keys 0 ..= position, with GQA and scale 1/sqrt(D) (shaders/attention_v1_flash.wgsl).
  */
-export function encodeDensePrefillAttention(batch: ComputeBatch, { q, cache, start, rows, shape, out, timing }: DensePrefillArgs): void {
+export function encodeDensePrefillAttention(batch: ComputeBatch, args: DensePrefillArgs): void {
+  const { q, cache, start, rows, shape, out, timing } = args;
   const op = 'encodeDensePrefillAttention';
   checkShape(op, shape, cache);
   const { numHeads, numKvHeads, headDim } = shape;
+  const { headStart, headCount } = checkHeadRange(op, numHeads, args.headStart, args.headCount);
   checkInteger(op, 'rows', rows, 0);
   checkInteger(op, 'start', start, 0);
   if (start + rows > cache.capacity) {
@@ -34,7 +41,7 @@ export function encodeDensePrefillAttention(batch: ComputeBatch, { q, cache, sta
   }
   checkRows(op, 'q', q, rows, [numHeads, headDim], 'f32');
   checkRows(op, 'out', out, rows, [numHeads, headDim], 'f32');
-  if (rows === 0) return;
+  if (rows === 0 || headCount === 0) return;
 
   const runtime = batch.runtime;
   const code = composeCacheReader(flashKernel, cache.dtype, { flash: true });
@@ -46,6 +53,7 @@ export function encodeDensePrefillAttention(batch: ComputeBatch, { q, cache, sta
     ['u32', numHeads / numKvHeads],
     ['u32', cache.capacity],
     ['f32', 1 / Math.sqrt(headDim)],
+    ['u32', headStart],
   ]);
-  batch.dispatch(pipeline, [params, q.buffer, cache.k.buffer, cache.v.buffer, out.buffer], [Math.ceil(rows / FLASH_BLOCK_M), numHeads], timing);
+  batch.dispatch(pipeline, [params, q.buffer, cache.k.buffer, cache.v.buffer, out.buffer], [Math.ceil(rows / FLASH_BLOCK_M), headCount], timing);
 }

@@ -82,6 +82,15 @@ vi.mock('./probe', () => ({
 
 vi.mock('../gpu/dispatch', () => ({ createRuntime: () => ({}) }));
 
+// The memory check reads config.json over HTTP; here every model fits at the context asked for.
+vi.mock('./memoryFit', () => ({
+  DEFAULT_FIT_SETTINGS: {},
+  describeMisfit: () => '',
+  checkModelFit: async (_source: unknown, _limits: unknown, _fit: unknown, request: { contextLength?: number }) => ({
+    report: { chosenContextLength: request.contextLength ?? 64 },
+  }),
+}));
+
 const { Engine } = await import('./engine');
 
 const settings: GenerationSettings = {

@@ -9,7 +9,10 @@ import { GpuLimitError, WebGpuUnavailableError } from '../gpu/errors';
 import { TransformerModel, type GenerateResult } from '../model/model';
 import type { FileProgress, ModelSource } from '../model/source';
 import { TextTokenizer } from '../tokenizer/tokenizer';
-import { LocalFilesModelSource, bundledModelSource, hubModelSource } from './hub';
+import { bundledModelSource, hubModelSource, type DownloadFileProgress } from './hub';
+import { LocalFilesModelSource } from './localSource';
+import { DEFAULT_FIT_SETTINGS, checkModelFit, describeMisfit, type FitSettings } from './memoryFit';
+import { describeQuotaError, storageFigures } from './storage';
 import { probeGpu, summarizeGpu } from './probe';
 import type {
   Conversation,
@@ -83,7 +86,9 @@ export class Engine {
       case 'probe':
         return this.enqueue('webgpu-unavailable', undefined, () => this.probe());
       case 'load':
-        return this.enqueue('load', undefined, () => this.load(request.model, request.contextLength, request.kvDtype));
+        return this.enqueue('load', undefined, () => this.load(request.model, request.contextLength, request.kvDtype, request.fit));
+      case 'checkFit':
+        return this.enqueue('load', undefined, () => this.checkFit(request.requestId, request.model, request.contextLength, request.kvDtype, request.fit));
       case 'generate':
         return this.enqueue('generate', request.requestId, () => this.generate(request.requestId, request.conversation, request.settings));
       case 'reset':
@@ -136,17 +141,49 @@ export class Engine {
       case 'bundled':
         return bundledModelSource(ref.id, this.options.origin);
       case 'hub':
-        return hubModelSource(ref.repoId, { baseUrl: ref.baseUrl, revision: ref.revision, accessToken: ref.accessToken });
+        return hubModelSource(ref.repoId, {
+          baseUrl: ref.baseUrl,
+          revision: ref.revision,
+          accessToken: ref.accessToken,
+          cache: ref.cache,
+          onCacheError: (file) => {
+            void storageFigures().then((figures) => this.post({ type: 'cacheWarning', file, message: describeQuotaError(file, ref.repoId, figures) }));
+          },
+        });
       case 'files':
         return new LocalFilesModelSource(ref.files);
     }
   }
 
-  private async load(ref: ModelRef, contextLength: number | undefined, kvDtype: 'f16' | 'f32' | undefined): Promise<void> {
+  /** Answers a checkFit request; an unusable config.json becomes the report's error, not a banner. */
+  private async checkFit(requestId: number, ref: ModelRef, contextLength: number | undefined, kvDtype: 'f16' | 'f32' | undefined, fit: FitSettings): Promise<void> {
+    await this.ensureGpu();
+    try {
+      const { report } = await checkModelFit(await this.completeSource(ref), this.context!.limits, fit, { contextLength, kvDtype });
+      this.post({ type: 'fitReport', requestId, report });
+    } catch (error) {
+      this.post({ type: 'fitReport', requestId, error: errorMessage(error) });
+    }
+  }
+
+  /** The source of `ref`, after checking that opened local files form a whole model. */
+  private async completeSource(ref: ModelRef): Promise<ModelSource> {
+    const source = this.modelSource(ref);
+    if (source instanceof LocalFilesModelSource) await source.checkComplete();
+    return source;
+  }
+
+  private async load(ref: ModelRef, requestedContext: number | undefined, kvDtype: 'f16' | 'f32' | undefined, fit = DEFAULT_FIT_SETTINGS): Promise<void> {
     const runtime = await this.ensureGpu();
     this.unload();
     const started = performance.now();
-    const source = withProgress(this.modelSource(ref), (file) => this.post({ type: 'loadProgress', phase: 'download', file }));
+    const plainSource = await this.completeSource(ref);
+    // The memory check reads config.json and the weight headers only, so a model that cannot fit fails before any weight download.
+    const { report } = await checkModelFit(plainSource, this.context!.limits, fit, { contextLength: requestedContext, kvDtype });
+    this.post({ type: 'fitReport', report });
+    if (report.chosenContextLength === null) throw new EngineError('load', describeMisfit(report));
+    const contextLength = report.chosenContextLength;
+    const source = withProgress(plainSource, (file) => this.post({ type: 'loadProgress', phase: 'download', file }));
 
     const tokenizer = await TextTokenizer.load(source);
     try {
@@ -324,7 +361,8 @@ function withProgress(source: ModelSource, report: (progress: FileProgress) => v
           onProgress?.(progress);
           fromCache = progress.fromCache;
           const now = performance.now();
-          if (now - lastPost >= PROGRESS_INTERVAL_MS) {
+          // A retry note is posted at once, because the next chunk's progress replaces it.
+          if (now - lastPost >= PROGRESS_INTERVAL_MS || (progress as DownloadFileProgress).note) {
             lastPost = now;
             report({ ...progress });
           }

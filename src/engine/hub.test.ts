@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FileProgress } from '../model/source';
+import { buildSafetensors } from '../model/safetensors';
 import { bundledModelSource, hubModelSource } from './hub';
 
 /** An in-memory stand-in for the browser's CacheStorage, which Node lacks. */
@@ -25,7 +26,8 @@ class MemoryCacheStorage {
   }
 }
 
-const weights = new Uint8Array(300_000).map((_, index) => (index * 7) % 251);
+// A real safetensors file, because downloads of *.safetensors are checked against their header's size.
+const weights = buildSafetensors([{ name: 'w', dtype: 'F32', shape: [75_000], data: new Uint8Array(300_000).map((_, index) => (index * 7) % 251) }]);
 const files: Record<string, Uint8Array> = {
   'config.json': new TextEncoder().encode('{"model_type":"qwen2"}'),
   'model.safetensors': weights,
@@ -143,9 +145,13 @@ describe('hubModelSource', () => {
   });
 
   it('reports an unreachable host with what to check', async () => {
-    const source = hubModelSource('org/tiny', { baseUrl: 'http://127.0.0.1:1', caches: new MemoryCacheStorage() as unknown as CacheStorage });
+    const source = hubModelSource('org/tiny', {
+      baseUrl: 'http://127.0.0.1:1',
+      caches: new MemoryCacheStorage() as unknown as CacheStorage,
+      retry: { maxRetries: 1, baseDelayMs: 1 },
+    });
 
-    await expect(source.fetchBytes('config.json')).rejects.toThrow(/Could not download config\.json.*Check the network connection/);
+    await expect(source.fetchBytes('config.json')).rejects.toThrow(/config\.json of org\/tiny failed after 2 attempts.*Check the network connection/);
   });
 
   it('stops a download when aborted', async () => {

@@ -5,12 +5,19 @@
  * the weights from the cache without a request.
  */
 import type { FileProgress, ModelSource } from '../model/source';
+import { CacheApiStore, isQuotaError, type ModelCacheStore } from './cacheStore';
+import { downloadFile, fetchByteRange, type RetryPolicy } from './download';
+
+export { LocalFilesModelSource } from './localSource';
+
+/** FileProgress with the retry line of a download in trouble; the engine forwards it to the page. */
+export type DownloadFileProgress = FileProgress & { note?: string };
 
 export const DEFAULT_HUB_BASE_URL = 'https://huggingface.co';
 export const MODEL_CACHE_NAME = 'anchor-chat-models-v1';
 
 /** Header that marks a cached "file not found" answer, so optional files cost no request after the first visit. */
-const MISSING_MARKER_HEADER = 'x-anchor-chat-missing';
+export const MISSING_MARKER_HEADER = 'x-anchor-chat-missing';
 
 export interface HttpModelSourceOptions {
   name: string;
@@ -24,13 +31,19 @@ export interface HttpModelSourceOptions {
   forbiddenHint: string;
   fetch?: typeof fetch;
   caches?: CacheStorage;
+  /** Replaces the Cache API cache named by cacheName, as Node tests do. */
+  cacheStore?: ModelCacheStore;
+  retry?: Partial<RetryPolicy>;
+  /** Receives a failed cache write (a full quota, typically); the load goes on with the bytes in memory. */
+  onCacheError?: (file: string, error: unknown) => void;
 }
 
 /** A model whose files are fetched over HTTP and optionally kept in the Cache API. */
 export class HttpModelSource implements ModelSource {
   readonly name: string;
   private readonly options: HttpModelSourceOptions;
-  private cache: Promise<Cache | undefined> | undefined;
+  private cache: ModelCacheStore | undefined;
+  private cacheDisabled = false;
 
   constructor(options: HttpModelSourceOptions) {
     this.name = options.name;
@@ -56,21 +69,49 @@ export class HttpModelSource implements ModelSource {
     const cached = await this.cachedResponse(url);
     if (cached && !cached.headers.has(MISSING_MARKER_HEADER)) {
       const bytes = await cached.arrayBuffer();
-      onProgress?.({ file: path, loaded: bytes.byteLength, total: bytes.byteLength, fromCache: true });
-      return bytes;
+      const stored = Number(cached.headers.get('content-length') ?? bytes.byteLength);
+      if (bytes.byteLength === stored) {
+        onProgress?.({ file: path, loaded: bytes.byteLength, total: bytes.byteLength, fromCache: true });
+        return bytes;
+      }
+      // An entry whose body lost bytes (an evicted or damaged disk cache) is downloaded again.
+      console.warn(`The cached ${path} of ${this.name} is ${bytes.byteLength} bytes instead of ${stored}; downloading it again.`);
+      await this.cache?.delete(url).catch(() => false);
     }
 
-    const response = await this.request(path, url, 'GET', signal);
-    if (!response.ok) throw this.statusError(path, url, response);
-    if (isFallbackPage(path, response)) {
-      throw new Error(`${path} was not found in ${this.name}: ${url} returned an HTML page instead of the file. Check the model's name and files.`);
-    }
-    const bytes = await readWithProgress(response, path, onProgress, signal);
+    const headers: Record<string, string> = {};
+    if (this.options.accessToken) headers.authorization = `Bearer ${this.options.accessToken}`;
+    const { bytes } = await downloadFile({
+      url,
+      file: path,
+      modelName: this.name,
+      headers,
+      signal,
+      retry: this.options.retry,
+      forbiddenHint: this.options.forbiddenHint,
+      fetch: this.options.fetch,
+      onProgress: (progress) => onProgress?.({ file: path, loaded: progress.loaded, total: progress.total, fromCache: false, note: progress.note } as DownloadFileProgress),
+    });
+    // Only a complete and verified file reaches the cache: downloadFile throws on anything else.
     await this.store(
       url,
       new Response(bytes, { headers: { 'content-type': 'application/octet-stream', 'content-length': String(bytes.byteLength) } }),
+      path,
     );
     return bytes;
+  }
+
+  /**
+   * Reads bytes [start, end) of a file with a Range request, from the cache when the file is
+   * there. Returns undefined when the server ignores Range, so the caller can fall back.
+   */
+  async fetchRange(path: string, start: number, end: number, signal?: AbortSignal): Promise<ArrayBuffer | undefined> {
+    const url = this.options.fileUrl(path);
+    const cached = await this.cachedResponse(url);
+    if (cached && !cached.headers.has(MISSING_MARKER_HEADER)) return (await cached.arrayBuffer()).slice(start, end);
+    const headers: Record<string, string> = {};
+    if (this.options.accessToken) headers.authorization = `Bearer ${this.options.accessToken}`;
+    return fetchByteRange({ url, file: path, modelName: this.name, headers, signal, fetch: this.options.fetch, forbiddenHint: this.options.forbiddenHint }, start, end);
   }
 
   private async request(path: string, url: string, method: 'GET' | 'HEAD', signal?: AbortSignal): Promise<Response> {
@@ -100,30 +141,37 @@ export class HttpModelSource implements ModelSource {
     return new Error(`Downloading ${path} of ${this.name} failed with ${status} (${url}). Try again later or choose another model.`);
   }
 
-  private openCache(): Promise<Cache | undefined> {
+  private openCache(): ModelCacheStore | undefined {
+    if (this.cacheDisabled) return undefined;
+    if (this.options.cacheStore) return this.options.cacheStore;
     const storage = this.options.caches ?? globalThis.caches;
-    if (!this.options.cacheName || !storage) return Promise.resolve(undefined);
-    this.cache ??= storage.open(this.options.cacheName).catch((error: unknown) => {
-      // Private windows and some embedded browsers refuse the Cache API; downloads still work.
-      console.warn(`The model cache is unavailable, so files will be downloaded on every load: ${(error as Error).message}`);
-      return undefined;
-    });
+    if (!this.options.cacheName || !storage) return undefined;
+    this.cache ??= new CacheApiStore(this.options.cacheName, storage);
     return this.cache;
   }
 
   private async cachedResponse(url: string): Promise<Response | undefined> {
-    const cache = await this.openCache();
-    return cache ? cache.match(url) : undefined;
+    const cache = this.openCache();
+    if (!cache) return undefined;
+    try {
+      return await cache.match(url);
+    } catch (error) {
+      // Private windows and some embedded browsers refuse the Cache API; downloads still work.
+      console.warn(`The model cache is unavailable, so files will be downloaded on every load: ${(error as Error).message}`);
+      this.cacheDisabled = true;
+      return undefined;
+    }
   }
 
-  private async store(url: string, response: Response): Promise<void> {
-    const cache = await this.openCache();
+  private async store(url: string, response: Response, path?: string): Promise<void> {
+    const cache = this.openCache();
     if (!cache) return;
     try {
       await cache.put(url, response);
     } catch (error) {
-      // A full quota only costs a new download next time, so the load continues.
+      // A full quota only costs a new download next time, so the load continues with the bytes in memory.
       console.warn(`Could not keep ${url} in the model cache: ${(error as Error).message}`);
+      if (path !== undefined && isQuotaError(error)) this.options.onCacheError?.(path, error);
     }
   }
 }
@@ -136,50 +184,16 @@ function isFallbackPage(path: string, response: Response): boolean {
   return (response.headers.get('content-type') ?? '').startsWith('text/html') && !/\.html?$/i.test(path);
 }
 
-/** Reads a response body in chunks, reporting progress after each chunk. */
-async function readWithProgress(
-  response: Response,
-  file: string,
-  onProgress: ((progress: FileProgress) => void) | undefined,
-  signal: AbortSignal | undefined,
-): Promise<ArrayBuffer> {
-  const lengthHeader = response.headers.get('content-length');
-  const total = lengthHeader !== null && Number.isFinite(Number(lengthHeader)) ? Number(lengthHeader) : undefined;
-  if (!response.body) {
-    const bytes = await response.arrayBuffer();
-    onProgress?.({ file, loaded: bytes.byteLength, total: bytes.byteLength, fromCache: false });
-    return bytes;
-  }
-
-  const reader = response.body.getReader();
-  // A known length lets the bytes land in one buffer instead of a list of chunks and a copy.
-  let buffer = new Uint8Array(total ?? 1 << 20);
-  let loaded = 0;
-  onProgress?.({ file, loaded: 0, total, fromCache: false });
-  for (;;) {
-    signal?.throwIfAborted();
-    const { done, value } = await reader.read();
-    if (done) break;
-    if (loaded + value.byteLength > buffer.byteLength) {
-      const grown = new Uint8Array(Math.max(buffer.byteLength * 2, loaded + value.byteLength));
-      grown.set(buffer.subarray(0, loaded));
-      buffer = grown;
-    }
-    buffer.set(value, loaded);
-    loaded += value.byteLength;
-    onProgress?.({ file, loaded, total, fromCache: false });
-  }
-  if (total !== undefined && loaded !== total) {
-    throw new Error(`Downloading ${file} stopped after ${loaded} of ${total} bytes. Check the network connection and load the model again.`);
-  }
-  return buffer.byteLength === loaded ? buffer.buffer : buffer.slice(0, loaded).buffer;
-}
-
 export interface HubSourceOptions {
   baseUrl?: string;
   revision?: string;
   accessToken?: string;
   cacheName?: string;
+  /** false keeps the downloaded files in memory only, with no Cache API entry. */
+  cache?: boolean;
+  cacheStore?: ModelCacheStore;
+  retry?: Partial<RetryPolicy>;
+  onCacheError?: (file: string, error: unknown) => void;
   fetch?: typeof fetch;
   caches?: CacheStorage;
 }
@@ -194,7 +208,10 @@ export function hubModelSource(repoId: string, options: HubSourceOptions = {}): 
   return new HttpModelSource({
     name: repoId,
     fileUrl: (path) => `${baseUrl}/${repoId}/resolve/${encodeURIComponent(revision)}/${path}`,
-    cacheName: options.cacheName ?? MODEL_CACHE_NAME,
+    cacheName: options.cache === false ? undefined : (options.cacheName ?? MODEL_CACHE_NAME),
+    cacheStore: options.cache === false ? undefined : options.cacheStore,
+    retry: options.retry,
+    onCacheError: options.onCacheError,
     accessToken: options.accessToken,
     forbiddenHint:
       `${repoId} is gated or private. Accept its license on the model page and enter a Hugging Face access token, ` +
@@ -216,34 +233,4 @@ export function bundledModelSource(name: string, origin: string, fetchFn?: typeo
     forbiddenHint: 'The app server refused the file; check that it serves the public/ folder.',
     fetch: fetchFn,
   });
-}
-
-/** Files the user opened from disk, keyed by their path inside the chosen folder. */
-export class LocalFilesModelSource implements ModelSource {
-  readonly name: string;
-  private readonly files = new Map<string, File>();
-
-  constructor(files: readonly File[]) {
-    for (const file of files) {
-      // A folder picker gives "folder/sub/file"; the model root is the chosen folder.
-      const relative = file.webkitRelativePath ? file.webkitRelativePath.split('/').slice(1).join('/') : file.name;
-      this.files.set(relative, file);
-    }
-    const folder = files[0]?.webkitRelativePath.split('/')[0];
-    this.name = folder || 'local files';
-  }
-
-  async has(path: string): Promise<boolean> {
-    return this.files.has(path);
-  }
-
-  async fetchBytes(path: string, onProgress?: (progress: FileProgress) => void): Promise<ArrayBuffer> {
-    const file = this.files.get(path);
-    if (!file) {
-      throw new Error(`${path} is missing from the opened files. Open the model's folder with config.json, the safetensors and the tokenizer files.`);
-    }
-    const bytes = await file.arrayBuffer();
-    onProgress?.({ file: path, loaded: bytes.byteLength, total: bytes.byteLength, fromCache: true });
-    return bytes;
-  }
 }

@@ -5,13 +5,17 @@
  */
 import type { AttentionMode } from '../attention/types';
 import type { ChatMessage } from '../tokenizer/chatTemplate';
+import type { PrefillStats, PrefillStatsOptions } from './prefillStatsTypes';
+import type { FitSettings, MemoryFitReport } from './memoryFit';
+
+export type { FitSettings, MemoryFitReport } from './memoryFit';
 
 /** Where the worker loads a model from. */
 export type ModelRef =
   /** A random-weight test model served by the app itself under /models/<id>/. */
   | { kind: 'bundled'; id: string }
   /** A Hugging Face style repository: `${baseUrl}/${repoId}/resolve/${revision}/<file>`. */
-  | { kind: 'hub'; repoId: string; revision: string; baseUrl: string; accessToken?: string }
+  | { kind: 'hub'; repoId: string; revision: string; baseUrl: string; accessToken?: string; /** false keeps the files in memory only (no Cache API). */ cache?: boolean }
   /** Files the user opened (config.json, model.safetensors, tokenizer.json, tokenizer_config.json). */
   | { kind: 'files'; files: File[] };
 
@@ -31,6 +35,8 @@ export interface GenerationSettings {
   chunkSize: number;
   sampling: SamplingSettings;
   maxNewTokens: number;
+  /** Prefill statistics to collect; DEFAULT_PREFILL_STATS_OPTIONS when absent. */
+  prefillStats?: PrefillStatsOptions;
 }
 
 /** The document, an optional system prompt and the chat turns that follow it. */
@@ -43,7 +49,9 @@ export interface Conversation {
 
 export type WorkerRequest =
   | { type: 'probe' }
-  | { type: 'load'; model: ModelRef; contextLength?: number; kvDtype?: 'f16' | 'f32' }
+  | { type: 'load'; model: ModelRef; contextLength?: number; kvDtype?: 'f16' | 'f32'; fit?: FitSettings }
+  /** Reads config.json and the weight headers and answers with `fitReport`; downloads no weights. */
+  | { type: 'checkFit'; requestId: number; model: ModelRef; contextLength?: number; kvDtype?: 'f16' | 'f32'; fit: FitSettings }
   | { type: 'countTokens'; requestId: number; conversation: Conversation }
   | { type: 'generate'; requestId: number; conversation: Conversation; settings: GenerationSettings }
   | { type: 'stop' }
@@ -58,6 +66,8 @@ export interface FileLoadProgress {
   /** Undefined when the server sends no Content-Length. */
   total?: number;
   fromCache: boolean;
+  /** A retry in progress: what failed and when the next attempt starts. */
+  note?: string;
 }
 
 export interface GpuSummary {
@@ -109,10 +119,16 @@ export type WorkerResponse =
   | { type: 'probed'; gpu: GpuSummary }
   | { type: 'loadProgress'; phase: LoadPhase; file?: FileLoadProgress; message?: string }
   | { type: 'loaded'; model: LoadedModelInfo }
+  /** The memory check of a `checkFit` request (with its requestId) or of a load; `error` when config.json is unusable. */
+  | { type: 'fitReport'; requestId?: number; report?: MemoryFitReport; error?: string }
+  /** A downloaded file could not be cached, with the storage figures; the load goes on. */
+  | { type: 'cacheWarning'; file: string; message: string }
   | { type: 'tokenCount'; requestId: number; tokens: number; contextLength: number }
   | { type: 'prefillProgress'; requestId: number; done: number; total: number }
   | { type: 'token'; requestId: number; id: number; text: string }
   | { type: 'done'; requestId: number; text: string; stats: GenerationStats }
   | { type: 'reset' }
   | { type: 'stats'; cachedTokens: number; contextLength: number; last?: GenerationStats }
+  /** Sent after `done` for every generate request: the prefill's time and, for AnchorAttention, its per-head statistics. */
+  | { type: 'prefillStats'; stats: PrefillStats }
   | { type: 'error'; kind: ErrorKind; message: string; requestId?: number };

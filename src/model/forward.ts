@@ -108,6 +108,8 @@ export interface ChunkArgs {
   attention: { kind: 'prefill'; mode: AttentionMode; totalTokens: number } | { kind: 'decode' };
   /** Labels attention passes for the profiler. */
   profile?: boolean;
+  /** Called per layer with its queries [rows, H, D] after RoPE, while prefill attention is being recorded (statistics copy them). */
+  onQuery?: (batch: ComputeBatch, layer: number, q: Tensor, start: number, rows: number) => void;
 }
 
 /** One layer's AnchorAttention selection for a chunk that ran sparsely. */
@@ -134,7 +136,7 @@ export function encodeChunk(batch: ComputeBatch, args: ChunkArgs): LayerAnchorRe
   return anchorResults;
 }
 
-function recordChunk(batch: ComputeBatch, { weights, cache, workspace, start, rows, attention, profile }: ChunkArgs, anchorResults: LayerAnchorResult[]): void {
+function recordChunk(batch: ComputeBatch, { weights, cache, workspace, start, rows, attention, profile, onQuery }: ChunkArgs, anchorResults: LayerAnchorResult[]): void {
   const config = workspace.config;
   const { hiddenSize: hidden, numHeads, numKvHeads, headDim, rmsNormEps: eps } = config;
   if (rows < 1 || rows > workspace.maxRows) throw new Error(`forward: invalid chunk of ${rows} rows; the workspace fits 1 .. ${workspace.maxRows}`);
@@ -176,6 +178,7 @@ function recordChunk(batch: ComputeBatch, { weights, cache, workspace, start, ro
     encodeRope(batch, { x: q, heads: numHeads, headDim, invFreq: ws.invFreq, startPosition: start });
     encodeRope(batch, { x: k, heads: numKvHeads, headDim, invFreq: ws.invFreq, startPosition: start });
     encodeKvWrite(batch, { k, v, cache: cacheLayer, start, rows });
+    if (attention.kind === 'prefill') onQuery?.(batch, index, q, start, rows);
     if (attention.kind === 'decode') {
       encodeDecodeAttention(batch, { q, cache: cacheLayer, length: start + 1, shape, out: attentionOut });
     } else if (plan === 'anchor' && attention.mode.kind === 'anchor') {

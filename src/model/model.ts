@@ -8,7 +8,7 @@ import { ComputeBatch, type GpuRuntime } from '../gpu/dispatch';
 import { groupSize, type AttentionMode } from '../attention/types';
 import { Random } from '../util/random';
 import { parseModelConfig, type ModelConfig } from './config';
-import { encodeChunk, ForwardWorkspace, type LayerAnchorResult } from './forward';
+import { encodeChunk, ForwardWorkspace, type ChunkArgs, type LayerAnchorResult } from './forward';
 import { KvCache, type KvDtype } from './kvCache';
 import { encodeSample } from './ops/sample';
 import { fetchJsonIfPresent, type ModelSource } from './source';
@@ -40,6 +40,8 @@ export interface PrefillOptions {
    * has run, so that their GPU buffers can be read. They are destroyed when the promise settles.
    */
   onAnchorChunk?: (start: number, results: LayerAnchorResult[]) => Promise<void> | void;
+  /** Receives each layer's queries while a chunk is recorded (see ChunkArgs.onQuery). */
+  onQuery?: ChunkArgs['onQuery'];
 }
 
 export interface PrefillResult {
@@ -69,6 +71,8 @@ export interface GenerateOptions {
   attention: AttentionMode;
   onToken: (id: number) => void;
   onPrefillProgress?: (done: number, total: number) => void;
+  /** Statistics hooks passed on to prefill. */
+  prefillHooks?: Pick<PrefillOptions, 'onQuery' | 'onAnchorChunk'>;
   signal?: AbortSignal;
 }
 
@@ -210,6 +214,7 @@ export class TransformerModel {
         rows: chunk.length,
         attention: { kind: 'prefill', mode: attention, totalTokens: tokens.length },
         profile,
+        onQuery: options.onQuery,
       });
       try {
         await batch.submit();
@@ -280,6 +285,7 @@ export class TransformerModel {
         chunkSize: options.chunkSize,
         attention: options.attention,
         onChunk: options.onPrefillProgress,
+        ...options.prefillHooks,
         signal,
       });
       Object.assign(result, prefill);

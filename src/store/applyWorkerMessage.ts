@@ -13,6 +13,12 @@ export function applyWorkerMessage(state: AppState, message: WorkerResponse): vo
     case 'loaded':
       state.finishLoad(message.model);
       return;
+    case 'fitReport':
+      state.applyFitReport(message.requestId, message.report, message.error);
+      return;
+    case 'cacheWarning':
+      state.setCacheWarning(message.message);
+      return;
     case 'tokenCount':
       state.applyTokenCount({ requestId: message.requestId, tokens: message.tokens, contextLength: message.contextLength });
       return;

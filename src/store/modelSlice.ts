@@ -59,13 +59,14 @@ export const createModelSlice: SliceCreator<ModelSlice> = (set, get) => ({
   setProbe: (probe) => set({ probe }),
 
   modelRef: () => {
-    const { choice, customRepoId, localFiles, hubBaseUrl, hubRevision, hubToken } = get();
+    const { choice, customRepoId, localFiles, hubBaseUrl, hubRevision, hubToken, cacheModels } = get();
     const hub = (repoId: string): ModelRef => ({
       kind: 'hub',
       repoId,
       revision: hubRevision.trim() || 'main',
       baseUrl: hubBaseUrl.trim(),
       accessToken: hubToken.trim() || undefined,
+      cache: cacheModels,
     });
     switch (choice.kind) {
       case 'bundled':

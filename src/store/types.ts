@@ -2,11 +2,12 @@
 import type { StateCreator } from 'zustand';
 import type { ConversationSlice } from './conversationSlice';
 import type { ErrorSlice } from './errorSlice';
+import type { MemorySlice } from './memorySlice';
 import type { ModelSlice } from './modelSlice';
 import type { SettingsSlice } from './settingsSlice';
 import type { StatisticsSlice } from './statisticsSlice';
 
-export type AppState = ModelSlice & ConversationSlice & SettingsSlice & StatisticsSlice & ErrorSlice;
+export type AppState = ModelSlice & ConversationSlice & SettingsSlice & StatisticsSlice & ErrorSlice & MemorySlice;
 
 /** A slice creator typed against the whole state, so actions may read other slices. */
 export type SliceCreator<Slice> = StateCreator<AppState, [], [], Slice>;

@@ -160,7 +160,27 @@ describe('model slice', () => {
     store.getState().setCustomRepoId(' org/model ');
     store.getState().setHubBaseUrl('http://127.0.0.1:9000');
 
-    expect(store.getState().modelRef()).toEqual({ kind: 'hub', repoId: 'org/model', revision: 'main', baseUrl: 'http://127.0.0.1:9000', accessToken: undefined });
+    expect(store.getState().modelRef()).toEqual({ kind: 'hub', repoId: 'org/model', revision: 'main', baseUrl: 'http://127.0.0.1:9000', accessToken: undefined, cache: true });
+  });
+
+  it('builds a memory-only hub reference', () => {
+    const store = createAppStore();
+    store.getState().chooseModel({ kind: 'hub', repoId: 'org/model' });
+    store.getState().setCacheModels(false);
+
+    expect(store.getState().modelRef()).toMatchObject({ kind: 'hub', repoId: 'org/model', cache: false });
+  });
+
+  it('drops a stale memory check answer', () => {
+    const store = createAppStore();
+    const first = store.getState().startFitCheck();
+    store.getState().startFitCheck();
+
+    // The answer to the first request arrives after the second was sent, so it is ignored.
+    store.getState().applyFitReport(first, undefined, 'old');
+
+    expect(store.getState().fitError).toBeNull();
+    expect(store.getState().fitRequestId).not.toBeNull();
   });
 
   it('rejects an empty custom repository id', () => {

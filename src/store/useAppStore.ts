@@ -2,6 +2,7 @@
 import { create } from 'zustand';
 import { createConversationSlice } from './conversationSlice';
 import { createErrorSlice } from './errorSlice';
+import { createMemorySlice } from './memorySlice';
 import { createModelSlice } from './modelSlice';
 import { createSettingsSlice } from './settingsSlice';
 import { createStatisticsSlice } from './statisticsSlice';
@@ -15,6 +16,7 @@ export function createAppStore() {
     ...createSettingsSlice(...args),
     ...createStatisticsSlice(...args),
     ...createErrorSlice(...args),
+    ...createMemorySlice(...args),
   }));
 }
 

@@ -9,6 +9,7 @@ import { ErrorBanner } from './ErrorBanner';
 import { GenerationSettings } from './GenerationSettings';
 import { ModelPicker } from './ModelPicker';
 import { StatsPanel } from './StatsPanel';
+import { StoragePanel } from './StoragePanel';
 import { UnsupportedScreen } from './UnsupportedScreen';
 import { useTokenCount } from './useTokenCount';
 import { WorkerContext } from './workerContext';
@@ -51,6 +52,7 @@ export function App() {
           <ModelPicker />
           <AttentionSettings />
           <GenerationSettings />
+          <StoragePanel />
         </aside>
         <main className="main">
           <DocumentPanel />

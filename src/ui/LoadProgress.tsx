@@ -32,6 +32,11 @@ export function LoadProgress() {
               <li key={file.file} data-testid="file-progress" data-file={file.file} data-from-cache={file.fromCache}>
                 <span>{label}</span>
                 <progress max={file.total ?? undefined} value={file.total !== undefined ? file.loaded : undefined} aria-label={label} />
+                {file.note && (
+                  <small className="hint" data-testid="file-retry">
+                    {file.note}
+                  </small>
+                )}
               </li>
             );
           })}

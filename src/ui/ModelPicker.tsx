@@ -4,6 +4,7 @@ import { HUB_MODELS, bundledEntry } from '../engine/models';
 import type { ModelChoice } from '../store/modelSlice';
 import { useAppStore } from '../store/useAppStore';
 import { LoadProgress } from './LoadProgress';
+import { MemoryFitPanel } from './MemoryFitPanel';
 import { useSendRequest } from './workerContext';
 
 function choiceValue(choice: ModelChoice): string {
@@ -26,7 +27,7 @@ function parseChoice(value: string): ModelChoice {
 /** Model list, repo id field, hub options and the Load button with per-file progress. */
 export function ModelPicker() {
   const send = useSendRequest();
-  const ids = { model: useId(), repo: useId(), files: useId(), baseUrl: useId(), token: useId(), revision: useId() };
+  const ids = { model: useId(), repo: useId(), files: useId(), folder: useId(), baseUrl: useId(), token: useId(), revision: useId() };
   const { bundledModels, choice, customRepoId, loadState, probe } = useAppStore(
     useShallow((state) => ({
       bundledModels: state.bundledModels,
@@ -53,9 +54,10 @@ export function ModelPicker() {
       return;
     }
     state.dismissError();
+    state.setCacheWarning(null);
     state.startLoad();
     state.resetConversation();
-    send({ type: 'load', model, contextLength: state.contextLength ?? undefined, kvDtype: state.kvDtype });
+    send({ type: 'load', model, contextLength: state.contextLength ?? undefined, kvDtype: state.kvDtype, fit: state.fitSettings() });
   };
 
   return (
@@ -104,13 +106,22 @@ export function ModelPicker() {
       )}
       {choice.kind === 'files' && (
         <>
-          <label htmlFor={ids.files}>Model folder (config.json, *.safetensors, tokenizer.json, tokenizer_config.json)</label>
+          <p className="hint">A model folder holds config.json, the .safetensors files (or model.safetensors.index.json and its shards), tokenizer.json and tokenizer_config.json. Nothing is downloaded.</p>
+          <label htmlFor={ids.folder}>Open folder</label>
+          <input
+            id={ids.folder}
+            data-testid="model-folder-input"
+            type="file"
+            multiple
+            webkitdirectory=""
+            onChange={(event) => useAppStore.getState().setLocalFiles(Array.from(event.target.files ?? []))}
+          />
+          <label htmlFor={ids.files}>Open files</label>
           <input
             id={ids.files}
             data-testid="model-files-input"
             type="file"
             multiple
-            webkitdirectory=""
             onChange={(event) => useAppStore.getState().setLocalFiles(Array.from(event.target.files ?? []))}
           />
         </>
@@ -134,6 +145,7 @@ export function ModelPicker() {
         </details>
       )}
 
+      <MemoryFitPanel />
       <button
         type="button"
         className="primary"

@@ -16,8 +16,18 @@ export const MATMUL_TILE_K = 16;
 export const MATMUL_TILE_ROWS = MATMUL_WORKGROUP_Y * MATMUL_THREAD_ROWS;
 export const MATMUL_TILE_COLS = MATMUL_WORKGROUP_X * MATMUL_THREAD_COLS;
 
-/** Invocations per output row of the matrix-vector kernel; a power of two. */
-export const MATVEC_WORKGROUP_SIZE = 256;
+/** Invocations per workgroup of the matrix-vector kernel. */
+export const MATVEC_WORKGROUP_SIZE = 64;
+/**
+ * Invocations that share one output row of the matrix-vector kernel (a power of two).
+ * Few lanes per row keep the barrier work low: on SwiftShader, which runs barriers as fiber
+ * switches, the 151,936 × 128 lm_head took about 2 minutes with 256 lanes per row, 4 s with 4
+ * and 1.5 s with 1 (one loaded 2-core machine).
+ * TODO: real GPUs read the weight better coalesced with several lanes (or a subgroup) per row;
+ * choose this per adapter once it has been measured on one.
+ */
+export const MATVEC_LANES_PER_ROW = 1;
+export const MATVEC_ROWS_PER_WORKGROUP = MATVEC_WORKGROUP_SIZE / MATVEC_LANES_PER_ROW;
 
 const OP = 'encodeMatmul';
 
@@ -69,7 +79,10 @@ export function encodeMatmul(
 
   const pipeline =
     rows === 1
-      ? batch.runtime.pipelines.get(`matvec ${weight.dtype}`, composeShader([snippet, matvecWgsl]), 'matvec', { WORKGROUP_SIZE: MATVEC_WORKGROUP_SIZE })
+      ? batch.runtime.pipelines.get(`matvec ${weight.dtype}`, composeShader([snippet, matvecWgsl]), 'matvec', {
+          WORKGROUP_SIZE: MATVEC_WORKGROUP_SIZE,
+          LANES_PER_ROW: MATVEC_LANES_PER_ROW,
+        })
       : batch.runtime.pipelines.get(
           `matmul_v1_tiled ${weight.dtype}`,
           composeShader([snippet, wgslConstants({ THREAD_ROWS: MATMUL_THREAD_ROWS, THREAD_COLS: MATMUL_THREAD_COLS }), matmulWgsl]),
@@ -88,7 +101,7 @@ export function encodeMatmul(
     ]);
     let grid: [number, number];
     if (rows === 1) {
-      grid = workgroupGrid(rowCount, maxPerDimension);
+      grid = workgroupGrid(Math.ceil(rowCount / MATVEC_ROWS_PER_WORKGROUP), maxPerDimension);
     } else {
       grid = [Math.ceil(rowCount / MATMUL_TILE_COLS), Math.ceil(rows / MATMUL_TILE_ROWS)];
       if (grid[0] > maxPerDimension || grid[1] > maxPerDimension) {
