@@ -30,7 +30,7 @@ const CORS_HEADERS = {
   'access-control-allow-origin': '*',
   'access-control-allow-headers': 'authorization, range',
   'access-control-allow-methods': 'GET, HEAD, OPTIONS',
-  // Without these the page cannot read Content-Range or the length of a cross-origin answer.
+  // Without these the page cannot read Content-Range or the length of a cross-origin response.
   'access-control-expose-headers': 'content-length, content-range, etag, accept-ranges',
 };
 

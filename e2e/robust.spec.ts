@@ -8,7 +8,7 @@ import { startFaultyHubServer } from './faultyHubServer';
 const MODEL_FOLDER = resolve('public/models/tiny-qwen2');
 const CACHE_NAME = 'anchor-chat-models-v1';
 
-/** Sum of the sizes of every file of the tiny model, which is what the cache holds after a load. */
+/** Sum of the sizes of every file of the tiny model, which is what the cache contains after a load. */
 function folderBytes(folder: string): number {
   return readdirSync(folder).reduce((sum, name) => sum + statSync(join(folder, name)).size, 0);
 }
@@ -19,13 +19,14 @@ async function cachedUrls(chat: ChatPage): Promise<string[]> {
 }
 
 /**
- * A folder with Qwen2.5-0.5B-Instruct's config.json and a model.safetensors that is only a header
+ * Writes a folder with Qwen2.5-0.5B-Instruct's config.json and a model.safetensors that is only a header
  * describing its 494M bf16 parameters: enough for the memory check, which reads headers only.
  */
 function headerOnlyQwenFolder(): string {
   const config = QWEN25_05B_INSTRUCT;
   const hidden = config.hidden_size;
   const kvWidth = (hidden / config.num_attention_heads) * config.num_key_value_heads;
+
   const shapes: [string, number[]][] = [['model.embed_tokens.weight', [config.vocab_size, hidden]], ['model.norm.weight', [hidden]]];
   for (let layer = 0; layer < config.num_hidden_layers; layer++) {
     const prefix = `model.layers.${layer}.`;
@@ -44,6 +45,7 @@ function headerOnlyQwenFolder(): string {
       [`${prefix}mlp.down_proj.weight`, [hidden, config.intermediate_size]],
     );
   }
+
   const header: Record<string, unknown> = {};
   let offset = 0;
   for (const [name, shape] of shapes) {
@@ -51,6 +53,7 @@ function headerOnlyQwenFolder(): string {
     header[name] = { dtype: 'BF16', shape, data_offsets: [offset, offset + bytes] };
     offset += bytes;
   }
+
   const json = Buffer.from(JSON.stringify(header));
   const file = Buffer.alloc(8 + json.byteLength);
   file.writeBigUInt64LE(BigInt(json.byteLength), 0);

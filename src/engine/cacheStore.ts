@@ -1,6 +1,6 @@
 /**
- * Where downloaded model files are kept between visits. The browser uses the Cache API; Node
- * tests, which have no Cache API, and the "memory only" setting use MemoryCacheStore.
+ * Stores for downloaded model files between visits. The browser uses the Cache API. Node tests,
+ * which have no Cache API, use MemoryCacheStore.
  */
 
 /** A URL-keyed store of complete, verified responses. */

@@ -203,6 +203,7 @@ export async function downloadFile(request: DownloadRequest): Promise<DownloadRe
   const received = new ReceivedBytes();
   let total: number | undefined;
   let etag: string | null = null;
+  let redirected = false;
   let linkedEtag: string | null = null;
   let linkedSize: number | undefined;
   let retries = 0;
@@ -236,6 +237,7 @@ export async function downloadFile(request: DownloadRequest): Promise<DownloadRe
       const lengthHeader = response.headers.get('content-length');
       const contentLength = lengthHeader !== null && /^\d+$/.test(lengthHeader) && !encoded ? Number(lengthHeader) : undefined;
       const responseEtag = response.headers.get('etag');
+      redirected ||= response.redirected;
       linkedEtag ??= response.headers.get('x-linked-etag');
       const linkedSizeHeader = response.headers.get('x-linked-size');
       if (linkedSize === undefined && linkedSizeHeader && /^\d+$/.test(linkedSizeHeader)) linkedSize = Number(linkedSizeHeader);
@@ -303,7 +305,10 @@ export async function downloadFile(request: DownloadRequest): Promise<DownloadRe
 
   const bytes = received.result();
   verifySize(file, bytes, total, linkedSize);
-  const expectedSha = sha256FromEtag(linkedEtag) ?? sha256FromEtag(etag);
+  // NOTE: a redirect target (a CDN) may put another 64-hex-digit hash in its ETag, so a plain ETag
+  // counts only without a redirect. The Hub redirects LFS files, so there only X-Linked-Etag, when
+  // the browser can read it, is checked.
+  const expectedSha = sha256FromEtag(linkedEtag) ?? (redirected ? undefined : sha256FromEtag(etag));
   if (expectedSha !== undefined) {
     const actual = await sha256Hex(bytes);
     if (actual !== expectedSha) {

@@ -14,6 +14,8 @@ import { LocalFilesModelSource } from './localSource';
 import { DEFAULT_FIT_SETTINGS, checkModelFit, describeMisfit, type FitSettings } from './memoryFit';
 import { describeQuotaError, storageFigures } from './storage';
 import { probeGpu, summarizeGpu } from './probe';
+import { BenchmarkRequests } from './benchmarkRequests';
+import { PrefillStatsTracker } from './prefillStatsTracker';
 import type {
   Conversation,
   ErrorKind,
@@ -60,7 +62,9 @@ export class Engine {
   private loaded: LoadedModel | undefined;
   private generation: AbortController | undefined;
   private lastStats: GenerationStats | undefined;
+  private readonly prefillStats = new PrefillStatsTracker();
   private queue: Promise<void> = Promise.resolve();
+  private readonly benchmarks = new BenchmarkRequests((message) => this.post(message));
 
   constructor(
     private readonly post: (message: WorkerResponse) => void,
@@ -94,6 +98,13 @@ export class Engine {
       case 'reset':
         this.generation?.abort();
         return this.enqueue('generate', undefined, async () => this.reset());
+      case 'captureQkv':
+      case 'runNeedle':
+      case 'computeCurves':
+        return this.enqueue('generate', request.requestId, () => this.benchmarks.handle(request, () => this.requireModel()));
+      case 'stopBenchmark':
+        this.benchmarks.stop();
+        return Promise.resolve();
       default: {
         const unknown = request as { type?: unknown };
         this.post({ type: 'error', kind: 'protocol', message: `Unknown request type ${JSON.stringify(unknown.type)}` });
@@ -155,7 +166,7 @@ export class Engine {
     }
   }
 
-  /** Answers a checkFit request; an unusable config.json becomes the report's error, not a banner. */
+  /** Runs a checkFit request. An unusable config.json becomes the report's error, not a banner. */
   private async checkFit(requestId: number, ref: ModelRef, contextLength: number | undefined, kvDtype: 'f16' | 'f32' | undefined, fit: FitSettings): Promise<void> {
     await this.ensureGpu();
     try {
@@ -166,7 +177,7 @@ export class Engine {
     }
   }
 
-  /** The source of `ref`, after checking that opened local files form a whole model. */
+  /** Returns the source of `ref`, after checking that opened local files form a whole model. */
   private async completeSource(ref: ModelRef): Promise<ModelSource> {
     const source = this.modelSource(ref);
     if (source instanceof LocalFilesModelSource) await source.checkComplete();
@@ -266,6 +277,8 @@ export class Engine {
     this.generation = controller;
     const detokenizer = loaded.tokenizer.detokenizer();
     const stopTokenIds = new Set(loaded.stopTokenIds);
+    const { chunkSize, attention, prefillStats } = settings;
+    const statsRun = this.prefillStats.begin({ requestId, model: loaded.model, prompt, attention, chunkSize, options: prefillStats });
     try {
       const result = await loaded.model.generate(prompt, {
         maxNewTokens: Math.min(settings.maxNewTokens, contextLength - prompt.length),
@@ -275,6 +288,7 @@ export class Engine {
         attention: settings.attention,
         signal: controller.signal,
         onPrefillProgress: (done, total) => this.post({ type: 'prefillProgress', requestId, done, total }),
+        prefillHooks: statsRun.hooks,
         onToken: (id) => {
           if (stopTokenIds.has(id)) return;
           const text = detokenizer.push(id);
@@ -300,7 +314,10 @@ export class Engine {
       };
       this.lastStats = stats;
       this.post({ type: 'done', requestId, text: detokenizer.text, stats });
+      // A prefill stopped part way has no complete statistics.
+      if (result.prefillTokens > 0) this.post({ type: 'prefillStats', stats: await statsRun.finish(result, controller.signal) });
     } finally {
+      statsRun.dispose();
       if (this.generation === controller) this.generation = undefined;
     }
   }

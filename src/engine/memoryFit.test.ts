@@ -65,7 +65,7 @@ class HeaderOnlySource implements ModelSource {
   }
 }
 
-/** Every tensor the model uploads, in bf16, in one file. */
+/** Lists every tensor the model uploads, in bf16, in one file. */
 function singleFile(json: Record<string, unknown>, extra: Record<string, number[]> = {}) {
   const tensors = new Map<string, { dtype: string; shape: number[] }>();
   for (const [name, shape] of expectedWeightShapes(parseModelConfig(json))) tensors.set(name, { dtype: 'BF16', shape });

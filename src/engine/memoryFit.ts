@@ -1,5 +1,5 @@
 /**
- * The memory check that runs before any weight download: it reads config.json and the
+ * The memory check that runs before any weight download. It reads config.json and the
  * safetensors headers (two Range requests per file), estimates the GPU bytes of the model with
  * estimateModelMemory, and compares them with the adapter's buffer limits and a memory budget.
  * Browsers report no free-VRAM figure, so the budget is a user setting and the result is an
@@ -18,7 +18,7 @@ import { expectedWeightShapes } from '../model/weights';
 /** Default memory budget: a conservative share of a 6–8 GB consumer GPU, changeable in the UI. */
 export const DEFAULT_MEMORY_BUDGET_BYTES = 4 * 2 ** 30;
 
-/** What the estimate needs besides the model: the budget and how prefill will run. */
+/** Inputs of the estimate besides the model: the budget and the prefill chunking. */
 export interface FitSettings {
   budgetBytes: number;
   /** Rows per dense prefill chunk. */
@@ -42,7 +42,7 @@ export interface WeightSummary {
   /** Stored bytes of the tensors the model uploads. */
   weightBytes: number;
   weightDtype: WeightDType;
-  /** Where the figure comes from, most exact first. */
+  /** Source of the figure; the methods are listed most exact first. */
   method: 'safetensors headers' | 'index total_size' | 'config shapes';
   files: string[];
 }
@@ -64,7 +64,7 @@ export interface MemoryFitReport {
   estimate: MemoryEstimate;
   /** One sentence per part that does not fit, with needed and available bytes; empty when it fits. */
   problems: string[];
-  /** Longest context that fits (a multiple of 256, or max_position_embeddings when smaller); null when none does. */
+  /** Maximum context that fits (a multiple of 256, or max_position_embeddings when smaller); null when none does. */
   maxFittingContextLength: number | null;
   /** Context the engine loads with: contextLength when it fits, else the longest that fits unless pinned; null when the model cannot load. */
   chosenContextLength: number | null;
@@ -87,7 +87,7 @@ async function readHeader(source: ModelSource & RangeReadable, file: string, sig
   const bytes = new Uint8Array(8 + headerLength);
   bytes.set(new Uint8Array(prefix), 0);
   bytes.set(new Uint8Array(json), 8);
-  // The data size is unknown here, so the header's own end stands in for the file size.
+  // The data size is unknown here, so the end of the last tensor is used as the file size.
   const dataEnd = Math.max(0, ...Object.values(JSON.parse(new TextDecoder().decode(json)) as Record<string, { data_offsets?: number[] }>).map((entry) => entry.data_offsets?.[1] ?? 0));
   return parseSafetensorsHeader(bytes, file, 8 + headerLength + dataEnd);
 }
@@ -208,7 +208,7 @@ export async function checkModelFit(
   return { config, report: planMemoryFit(source.name, config, weights, limits, settings, request) };
 }
 
-/** The sentence the page shows when the model cannot load as asked. */
+/** Builds the message the page shows when the model cannot load with the requested settings. */
 export function describeMisfit(report: MemoryFitReport): string {
   const head = `${report.modelName} does not fit at ${report.contextLength.toLocaleString('en-US')} tokens of context (estimate): ${report.problems.join('; ')}.`;
   if (report.maxFittingContextLength === null) {

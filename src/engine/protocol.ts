@@ -7,6 +7,7 @@ import type { AttentionMode } from '../attention/types';
 import type { ChatMessage } from '../tokenizer/chatTemplate';
 import type { PrefillStats, PrefillStatsOptions } from './prefillStatsTypes';
 import type { FitSettings, MemoryFitReport } from './memoryFit';
+import type { BenchmarkRequest, BenchmarkResponse } from './benchmarkProtocol';
 
 export type { FitSettings, MemoryFitReport } from './memoryFit';
 
@@ -50,13 +51,14 @@ export interface Conversation {
 export type WorkerRequest =
   | { type: 'probe' }
   | { type: 'load'; model: ModelRef; contextLength?: number; kvDtype?: 'f16' | 'f32'; fit?: FitSettings }
-  /** Reads config.json and the weight headers and answers with `fitReport`; downloads no weights. */
+  /** Reads config.json and the weight headers and responds with `fitReport`; downloads no weights. */
   | { type: 'checkFit'; requestId: number; model: ModelRef; contextLength?: number; kvDtype?: 'f16' | 'f32'; fit: FitSettings }
   | { type: 'countTokens'; requestId: number; conversation: Conversation }
   | { type: 'generate'; requestId: number; conversation: Conversation; settings: GenerationSettings }
   | { type: 'stop' }
   | { type: 'reset' }
-  | { type: 'getStats' };
+  | { type: 'getStats' }
+  | BenchmarkRequest;
 
 export type LoadPhase = 'download' | 'upload' | 'compile';
 
@@ -131,4 +133,5 @@ export type WorkerResponse =
   | { type: 'stats'; cachedTokens: number; contextLength: number; last?: GenerationStats }
   /** Sent after `done` for every generate request: the prefill's time and, for AnchorAttention, its per-head statistics. */
   | { type: 'prefillStats'; stats: PrefillStats }
-  | { type: 'error'; kind: ErrorKind; message: string; requestId?: number };
+  | { type: 'error'; kind: ErrorKind; message: string; requestId?: number }
+  | BenchmarkResponse;

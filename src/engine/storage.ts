@@ -1,5 +1,5 @@
 /**
- * The browser storage that keeps downloaded models: which models the cache holds and their
+ * The browser storage that keeps downloaded models: which models the cache contains and their
  * sizes, deleting one, the origin's usage and quota (navigator.storage.estimate) and the
  * persistent-storage request. The page calls these directly, because the Cache API and
  * navigator.storage are shared by the page and its worker.
@@ -29,7 +29,7 @@ export interface StorageFigures {
   /** Bytes this origin uses, all storage kinds together. */
   usage?: number;
   quota?: number;
-  /** Whether the browser granted persistent storage; undefined when it cannot say. */
+  /** Whether the browser granted persistent storage; undefined when the API is missing. */
   persisted?: boolean;
 }
 
@@ -101,7 +101,7 @@ function toMiB(bytes: number | undefined): string {
   return bytes === undefined ? 'unknown' : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 }
 
-/** The message for a cache write that failed on a full quota, with the estimate's figures. */
+/** Builds the message for a cache write that failed on a full quota, with the estimate's figures. */
 export function describeQuotaError(file: string, modelName: string, figures: StorageFigures): string {
   const free = figures.usage !== undefined && figures.quota !== undefined ? toMiB(figures.quota - figures.usage) : 'unknown';
   return (

@@ -18,7 +18,7 @@ import type { KvCache } from './kvCache';
 import type { ModelWeights } from './weights';
 import { encodeEmbedding } from './ops/embedding';
 import { encodeRmsNorm } from './ops/rmsnorm';
-import { encodeMatmul } from './ops/matmul';
+import { encodeLinear } from './ops/quant';
 import { encodeAdd, encodeSiluMul } from './ops/elementwise';
 import { encodeRope } from './ops/rope';
 import { computeInvFreq } from './rope';
@@ -110,6 +110,11 @@ export interface ChunkArgs {
   profile?: boolean;
   /** Called per layer with its queries [rows, H, D] after RoPE, while prefill attention is being recorded (statistics copy them). */
   onQuery?: (batch: ComputeBatch, layer: number, q: Tensor, start: number, rows: number) => void;
+  /**
+   * Called per layer of a prefill chunk with its post-RoPE q [rows, H, D] and the chunk's own k and v
+   * rows [rows, Hkv, D], after the KV-cache write and before attention, so a capture can copy them.
+   */
+  onQkv?: (batch: ComputeBatch, layer: number, qkv: { q: Tensor; k: Tensor; v: Tensor }, start: number, rows: number) => void;
 }
 
 /** One layer's AnchorAttention selection for a chunk that ran sparsely. */
@@ -136,7 +141,7 @@ export function encodeChunk(batch: ComputeBatch, args: ChunkArgs): LayerAnchorRe
   return anchorResults;
 }
 
-function recordChunk(batch: ComputeBatch, { weights, cache, workspace, start, rows, attention, profile, onQuery }: ChunkArgs, anchorResults: LayerAnchorResult[]): void {
+function recordChunk(batch: ComputeBatch, { weights, cache, workspace, start, rows, attention, profile, onQuery, onQkv }: ChunkArgs, anchorResults: LayerAnchorResult[]): void {
   const config = workspace.config;
   const { hiddenSize: hidden, numHeads, numKvHeads, headDim, rmsNormEps: eps } = config;
   if (rows < 1 || rows > workspace.maxRows) throw new Error(`forward: invalid chunk of ${rows} rows; the workspace fits 1 .. ${workspace.maxRows}`);
@@ -167,9 +172,9 @@ function recordChunk(batch: ComputeBatch, { weights, cache, workspace, start, ro
 
     // Attention block.
     encodeRmsNorm(batch, { x, weight: layer.inputNorm, eps, out: normed });
-    encodeMatmul(batch, { x: normed, weight: layer.qProj, bias: layer.qBias, out: qFlat });
-    encodeMatmul(batch, { x: normed, weight: layer.kProj, bias: layer.kBias, out: kFlat });
-    encodeMatmul(batch, { x: normed, weight: layer.vProj, bias: layer.vBias, out: vFlat });
+    encodeLinear(batch, { x: normed, weight: layer.qProj, bias: layer.qBias, out: qFlat });
+    encodeLinear(batch, { x: normed, weight: layer.kProj, bias: layer.kBias, out: kFlat });
+    encodeLinear(batch, { x: normed, weight: layer.vProj, bias: layer.vBias, out: vFlat });
     if (layer.qNorm && layer.kNorm) {
       // Qwen3 normalises each head's D values of q and k with a [D] weight before RoPE, in place.
       encodeRmsNorm(batch, { x: qFlat, weight: layer.qNorm, eps, out: qFlat });
@@ -179,6 +184,7 @@ function recordChunk(batch: ComputeBatch, { weights, cache, workspace, start, ro
     encodeRope(batch, { x: k, heads: numKvHeads, headDim, invFreq: ws.invFreq, startPosition: start });
     encodeKvWrite(batch, { k, v, cache: cacheLayer, start, rows });
     if (attention.kind === 'prefill') onQuery?.(batch, index, q, start, rows);
+    if (attention.kind === 'prefill') onQkv?.(batch, index, { q, k, v }, start, rows);
     if (attention.kind === 'decode') {
       encodeDecodeAttention(batch, { q, cache: cacheLayer, length: start + 1, shape, out: attentionOut });
     } else if (plan === 'anchor' && attention.mode.kind === 'anchor') {
@@ -187,15 +193,15 @@ function recordChunk(batch: ComputeBatch, { weights, cache, workspace, start, ro
     } else {
       encodeDensePrefillAttention(batch, { q, cache: cacheLayer, start, rows, shape, out: attentionOut, timing });
     }
-    encodeMatmul(batch, { x: reshape(attentionOut, [rows, numHeads * headDim]), weight: layer.oProj, bias: layer.oBias, out: projected });
+    encodeLinear(batch, { x: reshape(attentionOut, [rows, numHeads * headDim]), weight: layer.oProj, bias: layer.oBias, out: projected });
     encodeAdd(batch, { a: x, b: projected, out: x2 });
 
     // MLP block: down(silu(gate(h)) * up(h)).
     encodeRmsNorm(batch, { x: x2, weight: layer.postAttentionNorm, eps, out: normed });
-    encodeMatmul(batch, { x: normed, weight: layer.gateProj, out: gate });
-    encodeMatmul(batch, { x: normed, weight: layer.upProj, out: up });
+    encodeLinear(batch, { x: normed, weight: layer.gateProj, out: gate });
+    encodeLinear(batch, { x: normed, weight: layer.upProj, out: up });
     encodeSiluMul(batch, { gate, up, out: activated });
-    encodeMatmul(batch, { x: activated, weight: layer.downProj, out: projected });
+    encodeLinear(batch, { x: activated, weight: layer.downProj, out: projected });
     encodeAdd(batch, { a: x2, b: projected, out: x });
   });
 
@@ -203,5 +209,5 @@ function recordChunk(batch: ComputeBatch, { weights, cache, workspace, start, ro
   const rowBytes = hidden * 4;
   batch.encoder.copyBufferToBuffer(ws.residual[0].buffer, (rows - 1) * rowBytes, ws.lastHidden.buffer, 0, rowBytes);
   encodeRmsNorm(batch, { x: ws.lastHidden, weight: weights.finalNorm, eps, out: ws.lastNormed });
-  encodeMatmul(batch, { x: ws.lastNormed, weight: weights.lmHead, out: ws.logits });
+  encodeLinear(batch, { x: ws.lastNormed, weight: weights.lmHead, out: ws.logits });
 }

@@ -11,6 +11,7 @@ import { parseModelConfig, type ModelConfig } from './config';
 import { encodeChunk, ForwardWorkspace, type ChunkArgs, type LayerAnchorResult } from './forward';
 import { KvCache, type KvDtype } from './kvCache';
 import { encodeSample } from './ops/sample';
+import { DEFAULT_Q8_GROUP_SIZE } from './ops/quant';
 import { fetchJsonIfPresent, type ModelSource } from './source';
 import { destroyWeights, uploadWeights, type LoadProgress, type ModelWeights } from './weights';
 
@@ -23,6 +24,8 @@ export interface LoadOptions {
   /** KV-cache capacity in tokens; defaults to max_position_embeddings, at most DEFAULT_MAX_CONTEXT. */
   contextLength?: number;
   kvDtype?: KvDtype;
+  /** 'q8' quantizes the linear weights on the GPU at load (about 0.56 of bf16's bytes); null keeps them as stored. */
+  quantize?: 'q8' | null;
   onProgress?: (progress: LoadProgress) => void;
   signal?: AbortSignal;
 }
@@ -42,6 +45,10 @@ export interface PrefillOptions {
   onAnchorChunk?: (start: number, results: LayerAnchorResult[]) => Promise<void> | void;
   /** Receives each layer's queries while a chunk is recorded (see ChunkArgs.onQuery). */
   onQuery?: ChunkArgs['onQuery'];
+  /** Receives each layer's post-RoPE q and the chunk's k and v while a chunk is recorded (see ChunkArgs.onQkv). */
+  onQkv?: ChunkArgs['onQkv'];
+  /** Awaited after each chunk's batch has completed, so that buffers copied by onQkv can be read back. */
+  onChunkComplete?: (start: number, rows: number) => Promise<void> | void;
 }
 
 export interface PrefillResult {
@@ -132,7 +139,11 @@ export class TransformerModel {
     }
     const allocator = runtime.allocator;
     const beforeWeights = allocator.bytesAllocated;
-    const weights = await uploadWeights(runtime, source, config, { onProgress: options.onProgress, signal: options.signal });
+    const weights = await uploadWeights(runtime, source, config, {
+      onProgress: options.onProgress,
+      signal: options.signal,
+      quantize: options.quantize === 'q8' ? { groupSize: DEFAULT_Q8_GROUP_SIZE } : null,
+    });
     const beforeCache = allocator.bytesAllocated;
     let cache: KvCache;
     try {
@@ -215,11 +226,13 @@ export class TransformerModel {
         attention: { kind: 'prefill', mode: attention, totalTokens: tokens.length },
         profile,
         onQuery: options.onQuery,
+        onQkv: options.onQkv,
       });
       try {
         await batch.submit();
         this.cache.append(chunk);
         if (anchorResults.length > 0) await options.onAnchorChunk?.(position, anchorResults);
+        await options.onChunkComplete?.(position, chunk.length);
       } finally {
         anchorResults.forEach(({ result }) => result.dispose());
       }

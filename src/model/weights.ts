@@ -18,13 +18,14 @@ import {
   type SafetensorsHeader,
 } from './safetensors';
 import { fetchJsonIfPresent, type ModelSource } from './source';
+import { destroyQuantizedWeight, isQuantizedWeight, quantizeWeight, type LinearWeight, type Q8GroupSize } from './ops/quant';
 
 export interface LayerWeights {
   inputNorm: Tensor;
-  qProj: Tensor;
-  kProj: Tensor;
-  vProj: Tensor;
-  oProj: Tensor;
+  qProj: LinearWeight;
+  kProj: LinearWeight;
+  vProj: LinearWeight;
+  oProj: LinearWeight;
   qBias?: Tensor;
   kBias?: Tensor;
   vBias?: Tensor;
@@ -33,17 +34,17 @@ export interface LayerWeights {
   qNorm?: Tensor;
   kNorm?: Tensor;
   postAttentionNorm: Tensor;
-  gateProj: Tensor;
-  upProj: Tensor;
-  downProj: Tensor;
+  gateProj: LinearWeight;
+  upProj: LinearWeight;
+  downProj: LinearWeight;
 }
 
 export interface ModelWeights {
   embedding: RowSplitTensor;
   layers: LayerWeights[];
   finalNorm: Tensor;
-  /** The embedding itself when the model ties its word embeddings. */
-  lmHead: RowSplitTensor;
+  /** The embedding itself when the model ties its word embeddings (never quantized then, because the embedding gather reads it as stored). */
+  lmHead: LinearWeight;
   tied: boolean;
 }
 
@@ -196,10 +197,12 @@ export async function uploadWeights(
     signal?: AbortSignal;
     /** Largest part of the row-split embedding and lm_head; the device's storage binding limit by default. */
     maxBindingBytes?: number;
+    /** Quantize every linear weight (and an untied lm_head) to q8 on the GPU right after its upload. */
+    quantize?: { groupSize: Q8GroupSize } | null;
   } = {},
 ): Promise<ModelWeights> {
   const { allocator } = runtime;
-  const uploaded = new Map<string, Tensor | RowSplitTensor>();
+  const uploaded = new Map<string, LinearWeight>();
   try {
     await forEachWeight(
       source,
@@ -212,19 +215,37 @@ export async function uploadWeights(
         } else {
           tensor = allocator.createTensorFrom(label, shape, STORAGE_DTYPE[dtype], bytes);
         }
+        if (options.quantize && isQuantizedName(name)) {
+          // The stored copy is destroyed once the quantize pass is submitted, so at most one matrix is held twice.
+          const quantized = quantizeWeight(runtime, tensor, options.quantize);
+          allocator.destroyTensor(tensor);
+          uploaded.set(name, quantized);
+          return;
+        }
         uploaded.set(name, tensor);
       },
       options,
     );
   } catch (error) {
-    uploaded.forEach((tensor) => allocator.destroyTensor(tensor));
+    uploaded.forEach((tensor) => destroyLinear(runtime, tensor));
     throw error;
   }
   return assembleWeights(config, uploaded);
 }
 
-function assembleWeights(config: ModelConfig, uploaded: Map<string, Tensor | RowSplitTensor>): ModelWeights {
+/** Linear weights that q8 replaces, by Hugging Face name; the embedding and norms stay as stored. */
+function isQuantizedName(name: string): boolean {
+  return name === 'lm_head.weight' || /\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)\.weight$/.test(name);
+}
+
+function destroyLinear(runtime: GpuRuntime, weight: LinearWeight): void {
+  if (isQuantizedWeight(weight)) destroyQuantizedWeight(runtime, weight);
+  else runtime.allocator.destroyTensor(weight);
+}
+
+function assembleWeights(config: ModelConfig, uploaded: Map<string, LinearWeight>): ModelWeights {
   const dense = (name: string) => uploaded.get(name) as Tensor;
+  const linear = (name: string) => uploaded.get(name)!;
   const optional = (name: string) => uploaded.get(name) as Tensor | undefined;
   const embedding = uploaded.get('model.embed_tokens.weight') as RowSplitTensor;
   const layers: LayerWeights[] = [];
@@ -232,10 +253,10 @@ function assembleWeights(config: ModelConfig, uploaded: Map<string, Tensor | Row
     const name = (suffix: string) => layerTensorName(layer, suffix);
     layers.push({
       inputNorm: dense(name('input_layernorm.weight')),
-      qProj: dense(name('self_attn.q_proj.weight')),
-      kProj: dense(name('self_attn.k_proj.weight')),
-      vProj: dense(name('self_attn.v_proj.weight')),
-      oProj: dense(name('self_attn.o_proj.weight')),
+      qProj: linear(name('self_attn.q_proj.weight')),
+      kProj: linear(name('self_attn.k_proj.weight')),
+      vProj: linear(name('self_attn.v_proj.weight')),
+      oProj: linear(name('self_attn.o_proj.weight')),
       qBias: optional(name('self_attn.q_proj.bias')),
       kBias: optional(name('self_attn.k_proj.bias')),
       vBias: optional(name('self_attn.v_proj.bias')),
@@ -243,9 +264,9 @@ function assembleWeights(config: ModelConfig, uploaded: Map<string, Tensor | Row
       qNorm: optional(name('self_attn.q_norm.weight')),
       kNorm: optional(name('self_attn.k_norm.weight')),
       postAttentionNorm: dense(name('post_attention_layernorm.weight')),
-      gateProj: dense(name('mlp.gate_proj.weight')),
-      upProj: dense(name('mlp.up_proj.weight')),
-      downProj: dense(name('mlp.down_proj.weight')),
+      gateProj: linear(name('mlp.gate_proj.weight')),
+      upProj: linear(name('mlp.up_proj.weight')),
+      downProj: linear(name('mlp.down_proj.weight')),
     });
   }
   const tied = config.tieWordEmbeddings;
@@ -253,7 +274,7 @@ function assembleWeights(config: ModelConfig, uploaded: Map<string, Tensor | Row
     embedding,
     layers,
     finalNorm: dense('model.norm.weight'),
-    lmHead: tied ? embedding : (uploaded.get('lm_head.weight') as RowSplitTensor),
+    lmHead: tied ? embedding : linear('lm_head.weight'),
     tied,
   };
 }
@@ -262,11 +283,11 @@ function assembleWeights(config: ModelConfig, uploaded: Map<string, Tensor | Row
 export function destroyWeights(runtime: GpuRuntime, weights: ModelWeights): void {
   const { allocator } = runtime;
   allocator.destroyTensor(weights.embedding);
-  if (!weights.tied) allocator.destroyTensor(weights.lmHead);
+  if (!weights.tied) destroyLinear(runtime, weights.lmHead);
   allocator.destroyTensor(weights.finalNorm);
   for (const layer of weights.layers) {
-    for (const tensor of Object.values(layer) as (Tensor | undefined)[]) {
-      if (tensor) allocator.destroyTensor(tensor);
+    for (const tensor of Object.values(layer) as (LinearWeight | undefined)[]) {
+      if (tensor) destroyLinear(runtime, tensor);
     }
   }
 }

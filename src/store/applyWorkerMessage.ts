@@ -31,8 +31,19 @@ export function applyWorkerMessage(state: AppState, message: WorkerResponse): vo
     case 'done':
       state.finishAnswer(message.requestId, message.text, message.stats);
       return;
+    case 'prefillStats':
+      state.applyPrefillStats(message.stats);
+      return;
     case 'reset':
     case 'stats':
+      return;
+    case 'benchmarkProgress':
+    case 'needleCase':
+    case 'needleDone':
+    case 'qkvCapture':
+    case 'headCurves':
+    case 'benchmarkAborted':
+      state.applyBenchmarkMessage(message);
       return;
     case 'error':
       if (message.kind === 'webgpu-unavailable' || message.kind === 'limit') {
@@ -47,7 +58,7 @@ export function applyWorkerMessage(state: AppState, message: WorkerResponse): vo
           state.showError({ kind: message.kind, message: `Counting tokens failed: ${message.message}` });
           return;
         }
-        state.failAnswer(message.requestId);
+        if (!state.failBenchmark(message.requestId)) state.failAnswer(message.requestId);
       }
       state.showError({ kind: message.kind, message: message.message });
       return;

@@ -11,7 +11,7 @@ export interface MemorySlice {
   fitRequestId: number | null;
   /** The latest memory check, of a checkFit request or of a load. */
   fitReport: MemoryFitReport | null;
-  /** Why the latest check could not run, such as an unsupported architecture. */
+  /** Error message of the latest check, such as an unsupported architecture. */
   fitError: string | null;
   /** A download that could not be cached, with the storage figures. */
   cacheWarning: string | null;
@@ -45,7 +45,7 @@ export const createMemorySlice: SliceCreator<MemorySlice> = (set, get) => ({
   },
   applyFitReport: (requestId, report, error) =>
     set((state) => {
-      // An answer to an older checkFit request is stale once a newer one is in flight.
+      // A response to an older checkFit request is stale once a newer one is in flight.
       if (requestId !== undefined && requestId !== state.fitRequestId) return {};
       return { fitRequestId: null, fitReport: report ?? null, fitError: error ?? null };
     }),

@@ -75,8 +75,8 @@ export const createSettingsSlice: SliceCreator<SettingsSlice> = (set, get) => ({
   setHubToken: (hubToken) => set({ hubToken }),
 
   generationSettings: () => {
-    const { attentionKind, anchorParams, chunkSize, sampling, maxNewTokens } = get();
+    const { attentionKind, anchorParams, chunkSize, sampling, maxNewTokens, prefillStatsOptions } = get();
     const attention: AttentionMode = attentionKind === 'anchor' ? { kind: 'anchor', params: anchorParams } : { kind: 'dense' };
-    return { attention, chunkSize, sampling, maxNewTokens };
+    return { attention, chunkSize, sampling, maxNewTokens, prefillStats: prefillStatsOptions };
   },
 });

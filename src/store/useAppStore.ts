@@ -6,6 +6,8 @@ import { createMemorySlice } from './memorySlice';
 import { createModelSlice } from './modelSlice';
 import { createSettingsSlice } from './settingsSlice';
 import { createStatisticsSlice } from './statisticsSlice';
+import { createPrefillStatsSlice } from './prefillStatsSlice';
+import { createBenchmarkSlice } from './benchmarkSlice';
 import type { AppState } from './types';
 
 /** Creates a fresh store; tests build their own, the app uses `useAppStore`. */
@@ -15,8 +17,10 @@ export function createAppStore() {
     ...createConversationSlice(...args),
     ...createSettingsSlice(...args),
     ...createStatisticsSlice(...args),
+    ...createPrefillStatsSlice(...args),
     ...createErrorSlice(...args),
     ...createMemorySlice(...args),
+    ...createBenchmarkSlice(...args),
   }));
 }
 

@@ -9,6 +9,7 @@ import { ErrorBanner } from './ErrorBanner';
 import { GenerationSettings } from './GenerationSettings';
 import { ModelPicker } from './ModelPicker';
 import { StatsPanel } from './StatsPanel';
+import { PrefillStatsPanel } from './prefillStats/PrefillStatsPanel';
 import { StoragePanel } from './StoragePanel';
 import { UnsupportedScreen } from './UnsupportedScreen';
 import { useTokenCount } from './useTokenCount';
@@ -58,6 +59,7 @@ export function App() {
           <DocumentPanel />
           <ChatPanel />
           <StatsPanel />
+          <PrefillStatsPanel />
         </main>
       </div>
     </WorkerContext.Provider>

@@ -4,6 +4,7 @@ import { groupSize } from '../attention/types';
 import type { AnchorPreset } from '../store/settingsSlice';
 import { useAppStore } from '../store/useAppStore';
 import { NumberField } from './NumberField';
+import { PrefillStatsOptions } from './prefillStats/PrefillStatsOptions';
 
 /** The dense / AnchorAttention toggle and the AnchorAttention parameters for prefill. */
 export function AttentionSettings() {
@@ -73,8 +74,7 @@ export function AttentionSettings() {
         </p>
       </fieldset>
 
-      {/* The per-layer, per-head stripe selection grid goes here once the engine reports selection statistics. */}
-      <div className="head-grid-placeholder" data-testid="head-grid-slot" aria-hidden="true" />
+      <PrefillStatsOptions />
     </section>
   );
 }

@@ -7,7 +7,7 @@ import { useSendRequest } from './workerContext';
 
 const GiB = 2 ** 30;
 
-/** One row of the needed-versus-available table. */
+/** Renders one row of the needed-versus-available table. */
 function Row({ part, needed, available, testId }: { part: string; needed: number; available?: number; testId: string }) {
   const over = available !== undefined && needed > available;
   return (
