@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { Locator } from '@playwright/test';
 import { ANSWER_TIMEOUT_MS, expect, readDocument, test } from './fixtures';
 
-/** The smallest bundled model; its random weights make answers meaningless but exercise every kernel. */
+/** The smallest bundled model: its random weights give meaningless text but run every kernel. */
 const MODEL = 'tiny-qwen2';
 const QUESTION = 'What does this license say about patents?';
 const GRID_SCREENSHOT = resolve('e2e/artifacts/anchor-grid.png');

@@ -163,7 +163,7 @@ test.describe('hub', () => {
       await expect(chat.modelLoaded).toBeVisible({ timeout: LOAD_TIMEOUT_MS });
       // The memory check's Range request for the header comes first; this server ignores Range, so the
       // check cancels that answer and estimates from config.json. Then the one download.
-      expect(server.requests.filter((request) => request.endsWith('/model.safetensors'))).toEqual([
+      expect(server.requests.filter((request) => request.startsWith('GET ') && request.endsWith('/model.safetensors'))).toEqual([
         `GET /${repoId}/resolve/main/model.safetensors`,
         `GET /${repoId}/resolve/main/model.safetensors`,
       ]);

@@ -55,8 +55,9 @@ describe(`AnchorAttention prefill statistics on tiny-qwen2 (${driverName()})`, (
     expect(sparse).toEqual(dense);
   }, 300_000);
 
-  for (const theta of [12, 0.5]) {
-    it(`per-head statistics are consistent, theta ${theta}`, async () => {
+  const runs: { theta: number; timing?: 'cpu' }[] = [{ theta: 12 }, { theta: 0.5 }, { theta: 0.5, timing: 'cpu' }];
+  for (const { theta, timing } of runs) {
+    it(`per-head statistics are consistent, theta ${theta}${timing ? `, ${timing} timing` : ''}`, async () => {
       if (!runtime) return;
       const prompt = randomPrompt(22, PROMPT_LENGTH);
       const params = { ...SMALL_GROUPS, theta };
@@ -70,6 +71,7 @@ describe(`AnchorAttention prefill statistics on tiny-qwen2 (${driverName()})`, (
         prompt,
         detailed: true,
         seed: 3,
+        timing,
       });
       model.resetCache();
       try {
@@ -78,6 +80,7 @@ describe(`AnchorAttention prefill statistics on tiny-qwen2 (${driverName()})`, (
         expect(stats.chunks.map((chunk) => (chunk.region ? 'anchor' : 'dense'))).toEqual(['anchor', 'anchor', 'anchor', 'anchor', 'anchor', 'anchor', 'dense']);
         expect(stats.layers).toHaveLength(config.numLayers);
         expect(stats.sampledRows.length).toBeGreaterThan(16);
+        if (timing === 'cpu') expect(stats.timing).toBe('cpu');
         let partialHeads = 0;
         for (const { layer, heads } of stats.layers) {
           expect(heads).toHaveLength(config.numHeads);
@@ -94,6 +97,9 @@ describe(`AnchorAttention prefill statistics on tiny-qwen2 (${driverName()})`, (
             expect(head.anchorMs, where).toBeGreaterThan(0);
             expect(head.denseMs, where).toBeGreaterThan(0);
             expect(head.speedup, where).toBeCloseTo(head.denseMs! / head.anchorMs!, 12);
+            // Selection and sparse compute are timed apart only with timestamp queries.
+            if (stats.timing === 'timestamp-query') expect(head.selectMs! + head.sparseMs!, where).toBeCloseTo(head.anchorMs!, 9);
+            else expect(head.selectMs, where).toBeUndefined();
             const stripeLists = stats.stripes[layer][h];
             expect(stripeLists).toHaveLength(stats.chunks.length);
             if (head.density === 1) {

@@ -1,10 +1,10 @@
 /**
  * Collects per-layer, per-head statistics of an AnchorAttention prefill through the model's prefill
  * hooks. Always: each sparse chunk's stripe counts and lists, read back after the chunk has run, from
- * which density and the stripe-only share follow exactly (src/attention/anchorStats.ts). In detailed
- * mode also, per sparse chunk and layer: each head's AnchorAttention and dense attention run alone on a
- * snapshot of the chunk's Q and the same KV cache (timed), the relative L2 error of the sparse output
- * against the dense one, and the attention-mass recall of the sampled rows on the GPU.
+ * which density and the stripe-only share follow exactly (src/attention/anchorStats.ts). Detailed mode
+ * adds work per sparse chunk and layer. Each head's AnchorAttention and dense attention run alone, timed,
+ * on a snapshot of the chunk's Q and the same KV cache. The GPU then compares the two outputs (relative
+ * L2 error) and measures the attention-mass recall of the sampled rows.
  */
 import { readF32, readU32, type Tensor } from '../gpu/buffers';
 import { ComputeBatch, type GpuRuntime } from '../gpu/dispatch';
@@ -45,6 +45,8 @@ export interface AnchorStatsSetup {
   detailed: boolean;
   /** Seed of the random sample of recall rows. */
   seed?: number;
+  /** 'cpu' forces CPU timing; by default timestamp queries are used where the device has them. */
+  timing?: TimingSource;
 }
 
 /** The inputs every per-head run shares: the chunk's Q snapshot, the layer's KV cache and the geometry. */
@@ -90,11 +92,11 @@ export class AnchorStatsCollector {
       Array.from({ length: shape.numHeads }, () => ({ anchorMs: 0, denseMs: 0, selectMs: 0, sparseMs: 0, error: { diffSquared: 0, refSquared: 0 }, recall: [] })),
     );
     // The app's runtime has no profiler, so detailed timing brings its own where the device has timestamps.
-    if (detailed && runtime.device.features.has('timestamp-query')) this.profiler = new GpuProfiler(runtime.device);
+    if (detailed && setup.timing !== 'cpu' && runtime.device.features.has('timestamp-query')) this.profiler = new GpuProfiler(runtime.device);
     this.timingRuntime = { ...runtime, profiler: this.profiler };
   }
 
-  /** How per-head times are measured in detailed mode. */
+  /** Timing source of the per-head times in detailed mode. */
   get timing(): TimingSource {
     return this.profiler ? 'timestamp-query' : 'cpu';
   }
@@ -195,6 +197,7 @@ export class AnchorStatsCollector {
     const G = this.G;
     const rows = Array.from(this.sampled).filter((row) => row >= start && row < start + G);
     const sums = this.tensor('error sums', [H, 2], 'f32');
+
     const batch = new ComputeBatch(runtime, `stats layer ${layer} compare`);
     encodeOutputError(batch, { got: sparseOut, ref: denseOut, rows: G, sums });
     let recall: Tensor | undefined;
@@ -218,6 +221,7 @@ export class AnchorStatsCollector {
       });
     }
     await batch.submit();
+
     const errorSums = await readF32(runtime.device, sums);
     const recallValues = recall ? await readF32(runtime.device, recall) : new Float32Array(0);
     for (let h = 0; h < H; h++) {
@@ -292,7 +296,7 @@ export class AnchorStatsCollector {
     };
   }
 
-  /** The chunks model.prefill runs after a reused prefix: ends at multiples of G, each planned by anchorChunkPlan. */
+  /** Lists the chunks model.prefill runs after a reused prefix: they end at multiples of G, each planned by anchorChunkPlan. */
   private chunkPlans(reusedTokens: number): ChunkInfo[] {
     const { params } = this.setup;
     const chunks: ChunkInfo[] = [];

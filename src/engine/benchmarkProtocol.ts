@@ -15,7 +15,10 @@ export type BenchmarkRequest =
   | { type: 'captureQkv'; requestId: number; text: string; maxTokens: number; layers: number[]; dtype: 'f32' | 'f16'; chunkSize: number }
   /** Runs every (length, depth) case with dense and AnchorAttention prefill; responds with `needleCase` per case, then `needleDone`. */
   | { type: 'runNeedle'; requestId: number; config: NeedleRunConfig }
-  /** Sweeps every selection method over one head of a capture file; responds with `benchmarkProgress` per point, then `headCurves`. */
+  /**
+   * Sweeps every selection method over one head of a capture file; responds with `benchmarkProgress` per point, then `headCurves`.
+   * `anchor` sets AnchorAttention's fixed parameters; null uses headSweepConfig's groups of N/8 rows, as bench/compare.ts does.
+   */
   | { type: 'computeCurves'; requestId: number; bytes: Uint8Array; layer: number; head: number; maxTokens: number; anchor: Omit<AnchorParams, 'theta'> | null }
   /** Aborts the running needle run, capture or curve sweep. */
   | { type: 'stopBenchmark' };

@@ -36,7 +36,7 @@ export function modelNeedleBackend(loaded: BenchmarkModel): NeedleBackend {
   };
 }
 
-/** A file name such as "tiny-qwen2-qkv-L0-1-512tok.qkv" for a capture download. */
+/** Builds a capture download's file name, such as "tiny-qwen2-qkv-L0-1-512tok.qkv". */
 export function captureFileName(modelName: string, layers: number[], numTokens: number): string {
   const base = modelName.replace(/[^A-Za-z0-9._-]+/g, '_');
   return `${base}-qkv-L${layers.join('-')}-${numTokens}tok.qkv`;

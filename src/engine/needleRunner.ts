@@ -1,8 +1,8 @@
 /**
- * Needle-in-a-haystack runs on the loaded model: for every (length, depth) case a prompt from
- * src/eval/needle.ts sized with the model's tokenizer over the chat template, answered greedily once
- * with dense prefill and once with AnchorAttention prefill from an empty KV cache, scored by string
- * match, with the prefill times side by side.
+ * Needle-in-a-haystack runs on the loaded model. Each (length, depth) case gets a prompt from
+ * src/eval/needle.ts, sized with the model's tokenizer over the chat template. The model answers it
+ * greedily twice from an empty KV cache, once with dense prefill and once with AnchorAttention
+ * prefill, and each answer is scored by string match beside its prefill time.
  */
 import type { AnchorParams, AttentionMode } from '../attention/types';
 import { generateNeedlePrompt, scoreNeedle } from '../eval/needle';
@@ -48,7 +48,7 @@ export interface NeedleCaseResult {
   speedup: number;
 }
 
-/** What the runner needs from the engine; tests pass a mock. */
+/** The model operations the runner uses; tests pass a mock. */
 export interface NeedleBackend {
   contextLength: number;
   /** Encodes one user message with the system prompt through the chat template, generation prompt included. */
@@ -75,7 +75,7 @@ export function needleCases(config: NeedleRunConfig, contextLength: number): { t
     // The generator may overshoot its target by 1%, and the answer needs room after the prompt.
     const needed = Math.floor(length * 1.01) + config.maxNewTokens;
     if (needed > contextLength) {
-      throw new Error(`${op}: a ${length}-token prompt and ${config.maxNewTokens} new tokens need up to ${needed} tokens, but the context holds ${contextLength}`);
+      throw new Error(`${op}: a ${length}-token prompt and ${config.maxNewTokens} new tokens need up to ${needed} tokens, but the context length is ${contextLength}; choose shorter lengths`);
     }
   }
   for (const depth of config.depths) {

@@ -1,7 +1,7 @@
 /**
- * Q/K/V capture from the model's own forward: a dense prefill whose post-RoPE q [T, H, D] and the
- * chunk's k, v rows [T, Hkv, D] of chosen layers are copied into mappable buffers while each chunk is
- * recorded, read back once the chunk has completed, and assembled into a capture file (writeCapture).
+ * Q/K/V capture from the model's own forward. A dense prefill copies the post-RoPE q [T, H, D] and
+ * the chunk's k, v rows [T, Hkv, D] of the chosen layers into mappable buffers while each chunk is
+ * recorded. They are read back once the chunk has completed and written as a capture file.
  */
 import type { Tensor } from '../gpu/buffers';
 import type { ComputeBatch, GpuRuntime } from '../gpu/dispatch';
@@ -98,7 +98,7 @@ export class QkvCaptureCollector {
     }
   };
 
-  /** The captured layers in ascending layer order. */
+  /** Returns the captured layers in ascending layer order. */
   layers(): CaptureLayer[] {
     return [...this.arrays.values()];
   }
@@ -111,7 +111,7 @@ export class QkvCaptureCollector {
 
 /**
  * Prefills `tokens` densely from position 0 (the KV cache is emptied first, so no prefix is reused)
- * and returns the post-RoPE q and the k, v of the chosen layers. The cache then holds `tokens`.
+ * and returns the post-RoPE q and the k, v of the chosen layers. The cache then contains `tokens`.
  */
 export async function captureQkvLayers(model: TransformerModel, tokens: readonly number[], options: QkvCaptureOptions): Promise<CaptureLayer[]> {
   const { numLayers, numHeads, numKvHeads, headDim } = model.config;

@@ -9,6 +9,7 @@ import { ErrorBanner } from './ErrorBanner';
 import { GenerationSettings } from './GenerationSettings';
 import { ModelPicker } from './ModelPicker';
 import { StatsPanel } from './StatsPanel';
+import { BenchmarkPanel } from './BenchmarkPanel';
 import { PrefillStatsPanel } from './prefillStats/PrefillStatsPanel';
 import { StoragePanel } from './StoragePanel';
 import { UnsupportedScreen } from './UnsupportedScreen';
@@ -60,6 +61,7 @@ export function App() {
           <ChatPanel />
           <StatsPanel />
           <PrefillStatsPanel />
+          <BenchmarkPanel />
         </main>
       </div>
     </WorkerContext.Provider>

@@ -16,7 +16,7 @@ const HEIGHT = 340;
 const MARGIN = { left: 56, right: 16, top: 16, bottom: 72 };
 const TICKS = 5;
 
-/** The lowest recall drawn: the smallest recall of any point, rounded down to 0.1, and at most 0.9. */
+/** Returns the lowest recall drawn: the smallest recall of any point rounded down to 0.1, at most 0.9. */
 export function recallFloor(curves: HeadCurves): number {
   const lowest = Math.min(...curves.points.map((point) => point.recallMean), 0.9);
   return Math.max(0, Math.floor(lowest * 10) / 10);

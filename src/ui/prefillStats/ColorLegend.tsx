@@ -1,6 +1,6 @@
 import { rampColor, type MetricScale } from './colorScale';
 
-/** The grid's colour scale: a gradient bar with its end values and midpoint. */
+/** Draws the grid's colour scale: a gradient bar with its end values and midpoint. */
 export function ColorLegend({ scale }: { scale: MetricScale }) {
   const stops = Array.from({ length: 11 }, (_, i) => `${rampColor(i / 10)} ${i * 10}%`).join(', ');
   const middle = scale.log ? Math.sqrt(scale.min * scale.max) : (scale.min + scale.max) / 2;

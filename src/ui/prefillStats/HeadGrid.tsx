@@ -14,6 +14,12 @@ interface HeadGridProps {
   onOpen: (cell: { layer: number; head: number }) => void;
 }
 
+/** Outlines the open head in the accent colour and the keyboard focus in the text colour. */
+function cellOutline(isSelected: boolean, isFocus: boolean): string {
+  if (isSelected) return 'var(--accent)';
+  return isFocus ? 'var(--text)' : 'none';
+}
+
 function describe(head: HeadStats): string[] {
   const lines = [
     `density ${head.density.toFixed(4)} (stripes ${head.stripeShare.toFixed(4)}), ${head.stripes.toLocaleString('en-US')} stripe keys`,
@@ -92,7 +98,7 @@ export function HeadGrid({ stats, scale, selected, onOpen }: HeadGridProps) {
                   width={CELL}
                   height={CELL}
                   fill={value === undefined ? 'var(--border)' : rampColor(scalePosition(scale, value))}
-                  stroke={isSelected ? 'var(--accent)' : isFocus ? 'var(--text)' : 'none'}
+                  stroke={cellOutline(isSelected, isFocus)}
                   strokeWidth={isSelected || isFocus ? 2 : 0}
                   onMouseEnter={() => setHover({ layer, head: h })}
                   onClick={() => {

@@ -1,5 +1,6 @@
 import { useMemo } from 'react';
 import { useShallow } from 'zustand/react/shallow';
+import type { TimingSource } from '../../engine/prefillStatsTypes';
 import type { HeadMetric, PrefillRun } from '../../store/prefillStatsSlice';
 import { useAppStore } from '../../store/useAppStore';
 import { formatCount, formatMs } from '../format';
@@ -20,6 +21,12 @@ function speedupText(run: PrefillRun): string {
   if (run.attention === 'dense') return '—';
   if (run.speedup === undefined) return 'no dense run of this prompt yet';
   return `${run.speedup.toFixed(2)}× (dense ${formatMs(run.densePrefillMs!)}, ${run.denseSource})`;
+}
+
+function timingText(timing: TimingSource | undefined): string {
+  if (timing === undefined) return 'off (needs detailed statistics)';
+  if (timing === 'timestamp-query') return 'GPU timestamp queries';
+  return 'CPU time around each submission';
 }
 
 /** Dense and sparse prefill times of recent runs, latest first. */
@@ -52,7 +59,7 @@ function RunComparison({ runs }: { runs: PrefillRun[] }) {
   );
 }
 
-/** The per-layer, per-head statistics of the last AnchorAttention prefill, its stripe maps and the dense comparison. */
+/** Shows the per-layer, per-head statistics of the last AnchorAttention prefill, its stripe maps and the dense comparison. */
 export function PrefillStatsPanel() {
   const { stats, runs, metric, selected } = useAppStore(
     useShallow((state) => ({ stats: state.anchorStats, runs: state.prefillRuns, metric: state.headMetric, selected: state.selectedHead })),
@@ -91,7 +98,7 @@ export function PrefillStatsPanel() {
             <dt>Anchor-only density</dt>
             <dd>{anchor.anchorOnlyDensity.toFixed(3)} (every head's lower bound)</dd>
             <dt>Per-head timing</dt>
-            <dd>{anchor.timing === undefined ? 'off (detailed statistics)' : anchor.timing === 'timestamp-query' ? 'GPU timestamp queries' : 'CPU time around each submission'}</dd>
+            <dd>{timingText(anchor.timing)}</dd>
           </dl>
           <label className="inline-field">
             Colour by{' '}

@@ -20,18 +20,18 @@ function rgb(color: readonly number[]): string {
   return `rgb(${color.join(', ')})`;
 }
 
-/** A head's stripe map: query groups (rows) × key positions (columns). */
+/** Draws a head's stripe map: query groups (rows) × key positions (columns). */
 export function StripeMap({ stats, layer, head, totalKeys }: { stats: AnchorPrefillStats; layer: number; head: number; totalKeys: number }) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const bins = Math.max(1, Math.min(MAX_BINS, totalKeys));
   const rowHeight = Math.max(MIN_ROW_HEIGHT, Math.floor(TARGET_HEIGHT / Math.max(1, stats.chunks.length)));
-  const lists = stats.stripes[layer]?.[head] ?? [];
 
   useEffect(() => {
     const context = canvas.current?.getContext('2d');
     if (!context) return;
+    const lists = stats.stripes[layer]?.[head] ?? [];
     context.putImageData(renderStripeMap(stats.chunks, lists, totalKeys, bins, rowHeight), 0, 0);
-  }, [stats, lists, totalKeys, bins, rowHeight]);
+  }, [stats, layer, head, totalKeys, bins, rowHeight]);
 
   const firstGroup = stats.chunks[0] ? Math.floor(stats.chunks[0].start / stats.groupSize) : 0;
   return (

@@ -1,8 +1,8 @@
 /**
  * Pixels of a stripe map: one band of rows per query group, one pixel column per bin of key positions.
- * Each pixel shows the share of its bin's keys that the group computed, coloured by why: the init region,
- * the local region (the group's own and earlier local groups, up to the last row), a selected stripe, or
- * a dense chunk. Binning keeps 32k keys readable at any width.
+ * Each pixel shows the share of its bin's keys that the group computed. The colour gives the reason: the
+ * init region, the local region (up to the group's last row), a selected stripe, or a dense chunk.
+ * Binning keeps 32k keys readable at any width.
  */
 import { anchorInitCount } from '../../attention/anchorPlan';
 import { binnedShares, decodeStripes, type EncodedStripes } from '../../attention/anchorStats';
