@@ -201,6 +201,7 @@ export class Engine {
       const model = await TransformerModel.load(runtime, source, {
         contextLength,
         kvDtype,
+        quantize: fit.quantize ?? null,
         onProgress: (progress) => {
           if (progress.stage === 'upload') {
             this.post({

@@ -25,6 +25,8 @@ export interface FitSettings {
   chunkSize: number;
   attention: 'dense' | 'anchor';
   anchorParams?: AnchorParams;
+  /** 'q8' quantizes the linear weights to 8 bits at load; null or absent keeps them as stored. */
+  quantize?: 'q8' | null;
 }
 
 export const DEFAULT_FIT_SETTINGS: FitSettings = { budgetBytes: DEFAULT_MEMORY_BUDGET_BYTES, chunkSize: 2048, attention: 'anchor' };
@@ -165,6 +167,7 @@ export function planMemoryFit(
     chunkSize: settings.chunkSize,
     attention: settings.attention,
     anchorParams: settings.anchorParams ?? DEFAULT_ANCHOR_PARAMS,
+    quantize: settings.quantize ?? null,
   };
   const estimate = estimateModelMemory(config, { ...options, contextLength });
   const problems = fitProblems(config, estimate, limits, settings.budgetBytes, weights.weightDtype);

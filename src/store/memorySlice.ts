@@ -51,7 +51,7 @@ export const createMemorySlice: SliceCreator<MemorySlice> = (set, get) => ({
     }),
   setCacheWarning: (cacheWarning) => set({ cacheWarning }),
   fitSettings: () => {
-    const { memoryBudgetBytes, chunkSize, attentionKind, anchorParams } = get();
-    return { budgetBytes: memoryBudgetBytes, chunkSize, attention: attentionKind, anchorParams };
+    const { memoryBudgetBytes, chunkSize, attentionKind, anchorParams, quantizeWeights } = get();
+    return { budgetBytes: memoryBudgetBytes, chunkSize, attention: attentionKind, anchorParams, quantize: quantizeWeights ? 'q8' : null };
   },
 });

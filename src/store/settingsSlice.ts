@@ -22,6 +22,8 @@ export interface SettingsSlice {
   /** KV cache length requested at load; null uses the model's max_position_embeddings. */
   contextLength: number | null;
   kvDtype: 'f16' | 'f32';
+  /** Quantize the linear weights to 8 bits (per-group scales) at the next load. */
+  quantizeWeights: boolean;
   systemPrompt: string;
   hubBaseUrl: string;
   hubRevision: string;
@@ -36,6 +38,7 @@ export interface SettingsSlice {
   setMaxNewTokens: (maxNewTokens: number) => void;
   setContextLength: (contextLength: number | null) => void;
   setKvDtype: (kvDtype: 'f16' | 'f32') => void;
+  setQuantizeWeights: (quantizeWeights: boolean) => void;
   setSystemPrompt: (systemPrompt: string) => void;
   setHubBaseUrl: (hubBaseUrl: string) => void;
   setHubRevision: (hubRevision: string) => void;
@@ -52,6 +55,7 @@ export const createSettingsSlice: SliceCreator<SettingsSlice> = (set, get) => ({
   maxNewTokens: 256,
   contextLength: null,
   kvDtype: 'f16',
+  quantizeWeights: false,
   systemPrompt: DEFAULT_SYSTEM_PROMPT,
   hubBaseUrl: DEFAULT_HUB_BASE_URL,
   hubRevision: 'main',
@@ -69,6 +73,7 @@ export const createSettingsSlice: SliceCreator<SettingsSlice> = (set, get) => ({
   setMaxNewTokens: (maxNewTokens) => set({ maxNewTokens }),
   setContextLength: (contextLength) => set({ contextLength }),
   setKvDtype: (kvDtype) => set({ kvDtype }),
+  setQuantizeWeights: (quantizeWeights) => set({ quantizeWeights }),
   setSystemPrompt: (systemPrompt) => set({ systemPrompt }),
   setHubBaseUrl: (hubBaseUrl) => set({ hubBaseUrl }),
   setHubRevision: (hubRevision) => set({ hubRevision }),

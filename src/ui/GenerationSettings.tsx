@@ -5,14 +5,15 @@ import { NumberField } from './NumberField';
 
 /** Chunk size, sampling, answer length, context length and KV cache precision. */
 export function GenerationSettings() {
-  const ids = { system: useId(), kv: useId() };
-  const { chunkSize, sampling, maxNewTokens, contextLength, kvDtype, systemPrompt } = useAppStore(
+  const ids = { system: useId(), kv: useId(), q8: useId() };
+  const { chunkSize, sampling, maxNewTokens, contextLength, kvDtype, quantizeWeights, systemPrompt } = useAppStore(
     useShallow((state) => ({
       chunkSize: state.chunkSize,
       sampling: state.sampling,
       maxNewTokens: state.maxNewTokens,
       contextLength: state.contextLength,
       kvDtype: state.kvDtype,
+      quantizeWeights: state.quantizeWeights,
       systemPrompt: state.systemPrompt,
     })),
   );
@@ -45,6 +46,19 @@ export function GenerationSettings() {
             <option value="f16">f16 (half the memory)</option>
             <option value="f32">f32</option>
           </select>
+        </div>
+        <div className="field">
+          <label htmlFor={ids.q8}>
+            <input
+              id={ids.q8}
+              type="checkbox"
+              data-testid="quantize-q8"
+              checked={quantizeWeights}
+              onChange={(event) => store().setQuantizeWeights(event.target.checked)}
+            />{' '}
+            8-bit weights (q8)
+          </label>
+          <small className="hint">At the next load: about 0.56 of bf16's weight memory, with a small loss of accuracy</small>
         </div>
       </div>
       <label htmlFor={ids.system}>System prompt</label>
