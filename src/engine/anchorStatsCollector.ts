@@ -81,6 +81,8 @@ export class AnchorStatsCollector {
   private readonly profiler?: GpuProfiler;
   private readonly timingRuntime: GpuRuntime;
   private warmedUp = false;
+  /** Wall time spent inside onAnchorChunk (read-back and detailed runs), which model.prefill's time includes. */
+  overheadMs = 0;
 
   constructor(private readonly setup: AnchorStatsSetup) {
     const { runtime, shape, numLayers, params, prompt, detailed } = setup;
@@ -112,6 +114,15 @@ export class AnchorStatsCollector {
 
   /** Hook after a sparse chunk has run: reads the stripe lists and, in detailed mode, measures each layer. */
   readonly onAnchorChunk = async (start: number, results: LayerAnchorResult[]): Promise<void> => {
+    const began = performance.now();
+    try {
+      await this.collectChunk(start, results);
+    } finally {
+      this.overheadMs += performance.now() - began;
+    }
+  };
+
+  private async collectChunk(start: number, results: LayerAnchorResult[]): Promise<void> {
     const { runtime } = this.setup;
     const H = this.setup.shape.numHeads;
     for (const { layer, result } of results) {
@@ -124,7 +135,7 @@ export class AnchorStatsCollector {
       }
       if (this.setup.detailed) await this.measureLayer(start, layer, result);
     }
-  };
+  }
 
   private tensor(label: string, dims: number[], dtype: 'f32' | 'u32'): Tensor {
     const tensor = this.setup.runtime.allocator.createTensor(`stats ${label}`, dims, dtype);

@@ -45,7 +45,7 @@ export class PrefillStatsTracker {
 
   /**
    * Starts the statistics of one request. When the attention mode differs from the one that filled the
-   * KV cache, the cache is emptied first: later layers' keys depend on the attention that produced them,
+   * KV cache, the cache is emptied first. Later layers' keys depend on the attention that produced them,
    * and a comparison of prefill times needs both modes to prefill the same tokens.
    */
   begin(request: PrefillStatsRequest): PrefillStatsRun {
@@ -79,7 +79,8 @@ export class PrefillStatsTracker {
         promptTokens: prompt.length,
         reusedTokens: result.reusedTokens,
         prefillTokens: result.prefillTokens,
-        prefillMs: result.prefillMs,
+        prefillMs: result.prefillMs - (collector?.overheadMs ?? 0),
+        statisticsMs: collector?.overheadMs ?? 0,
       };
       if (attention.kind === 'dense') {
         this.denseTimes.set(timeKey, result.prefillMs);
@@ -99,7 +100,7 @@ export class PrefillStatsTracker {
         stats.densePrefillMs = this.denseTimes.get(timeKey);
         stats.denseSource = 'previous run';
       }
-      if (stats.densePrefillMs !== undefined && result.prefillMs > 0) stats.speedup = stats.densePrefillMs / result.prefillMs;
+      if (stats.densePrefillMs !== undefined && stats.prefillMs > 0) stats.speedup = stats.densePrefillMs / stats.prefillMs;
       return stats;
     };
 

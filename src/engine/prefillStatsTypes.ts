@@ -3,7 +3,7 @@ import type { AnchorRegion } from '../attention/anchorPlan';
 import type { EncodedStripes } from '../attention/anchorStats';
 import type { AnchorParams, AttentionMode } from '../attention/types';
 
-/** What the page asks for with a generate request. */
+/** Statistics options the page sends with a generate request. */
 export interface PrefillStatsOptions {
   /** Collect statistics of an AnchorAttention prefill (stripe counts, density, stripe lists). */
   collect: boolean;
@@ -15,7 +15,7 @@ export interface PrefillStatsOptions {
 
 export const DEFAULT_PREFILL_STATS_OPTIONS: PrefillStatsOptions = { collect: true, detailed: false, compareWithDense: false };
 
-/** How GPU times were measured: timestamp queries, or CPU time around queue.onSubmittedWorkDone(). */
+/** Source of GPU times: timestamp queries, or CPU time around queue.onSubmittedWorkDone(). */
 export type TimingSource = 'timestamp-query' | 'cpu';
 
 export interface HeadStats {
@@ -66,8 +66,10 @@ export interface PrefillStats {
   promptTokens: number;
   reusedTokens: number;
   prefillTokens: number;
-  /** Wall time of this run's prefill in the worker. */
+  /** Wall time of this run's prefill in the worker, less the time statistics collection took in between chunks. */
   prefillMs: number;
+  /** Time the statistics collection added to the prefill (read-back, and the per-head runs of detailed mode). */
+  statisticsMs: number;
   /** Dense prefill time of the same prompt and reused prefix, when known. */
   densePrefillMs?: number;
   /** 'measured': a dense prefill ran after this one; 'previous run': an earlier dense run of the same prompt. */
@@ -83,7 +85,7 @@ export interface AnchorPrefillStats {
   numHeads: number;
   groupSize: number;
   detailed: boolean;
-  /** How the per-head times were measured; absent without detailed mode. */
+  /** Source of the per-head times; absent without detailed mode. */
   timing?: TimingSource;
   chunks: ChunkInfo[];
   /** Density of the anchor regions and dense chunks alone: every head's lower bound. */

@@ -4,7 +4,7 @@ import { PREFILL_RUN_HISTORY } from './prefillStatsSlice';
 import { createAppStore } from './useAppStore';
 
 function run(requestId: number, attention: 'dense' | 'anchor', prefillMs: number, extra: Partial<PrefillStats> = {}): PrefillStats {
-  return { requestId, attention, promptKey: 'p1', promptTokens: 100, reusedTokens: 0, prefillTokens: 100, prefillMs, ...extra };
+  return { requestId, attention, promptKey: 'p1', promptTokens: 100, reusedTokens: 0, prefillTokens: 100, prefillMs, statisticsMs: 0, ...extra };
 }
 
 const anchorPart: NonNullable<PrefillStats['anchor']> = {

@@ -88,6 +88,7 @@ export function PrefillStatsPanel() {
             <dt>Sparse prefill</dt>
             <dd data-testid="sparse-prefill-ms">
               {formatMs(stats.prefillMs)} for {formatCount(stats.prefillTokens)} tokens
+              {stats.statisticsMs > 0 ? `, plus ${formatMs(stats.statisticsMs)} of statistics collection not counted` : ''}
             </dd>
             <dt>Dense prefill</dt>
             <dd data-testid="dense-prefill-ms">
