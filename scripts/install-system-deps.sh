@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Installs what the tests need from Debian (run as root): chromium, whose package ships the
-# SwiftShader Vulkan driver and is the browser of the end-to-end tests, and Mesa 25's lavapipe
-# from bookworm-backports (Debian 12's own Mesa 22 is rejected by Dawn).
+# Installs what the tests need from Debian; run as root. Chromium's package ships the SwiftShader
+# Vulkan driver and is the browser of the end-to-end tests. Mesa 25's lavapipe comes from
+# bookworm-backports, because Dawn rejects Debian 12's own Mesa 22.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 

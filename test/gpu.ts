@@ -10,8 +10,8 @@ import { createRuntime, type GpuRuntime } from '../src/gpu/dispatch';
 
 Object.assign(globalThis, globals);
 
-// Dawn frees its instance when the object returned by create() is garbage collected, after
-// which any device event crashes the process; a module-level reference keeps it alive.
+// Dawn frees its instance when the object returned by create() is garbage collected. Any
+// later device event then crashes the process, so a module-level reference keeps it alive.
 let dawnInstance: GPU | undefined;
 const uncapturedErrors: Error[] = [];
 
@@ -47,7 +47,7 @@ async function open(): Promise<GpuRuntime | undefined> {
   return createRuntime(gpu, { profile: gpu.features.timestampQuery });
 }
 
-/** The shared runtime of this test file (one device per file). */
+/** Returns the shared runtime of this test file (one device per file). */
 export function gpuRuntime(): Promise<GpuRuntime | undefined> {
   runtime ??= open();
   return runtime;

@@ -3,7 +3,7 @@ import { PipelineCache } from './pipelines';
 import { BufferAllocator } from './buffers';
 import { GpuProfiler } from './profiler';
 
-/** What every GPU op needs: the device, its compiled pipelines, an allocator and an optional profiler. */
+/** The context of every GPU op: the device, its compiled pipelines, an allocator and an optional profiler. */
 export interface GpuRuntime {
   gpu: GpuContext;
   device: GPUDevice;
