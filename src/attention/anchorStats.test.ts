@@ -132,7 +132,8 @@ describe('anchor statistics', () => {
     expect(encodedBits.kind).toBe('bitmap');
     expect(Array.from(decodeStripes(encodedBits))).toEqual(scattered);
     expect(stripeCount(encodedBits)).toBe(scattered.length);
-    expect(encodedBits.kind === 'bitmap' && encodedBits.bits.length).toBe(Math.ceil(900 / 32));
+    if (encodedBits.kind !== 'bitmap') throw new Error('expected a bitmap encoding');
+    expect(encodedBits.bits.length).toBe(Math.ceil(900 / 32));
 
     expect(decodeStripes(encodeStripes([], 5, 5)).length).toBe(0);
     expect(() => encodeStripes([5, 4], 0, 10)).toThrow(/must ascend inside \[0, 10\), got 4 at index 1/);

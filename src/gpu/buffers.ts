@@ -17,7 +17,7 @@ export interface Tensor {
 /** A row-major tensor split by rows across several buffers, each within the binding limit. */
 export interface RowSplitTensor {
   parts: Tensor[];
-  /** First row of each part; parts[i] holds rows rowStarts[i] .. rowStarts[i] + parts[i].shape[0]. */
+  /** First row of each part; parts[i] contains rows rowStarts[i] .. rowStarts[i] + parts[i].shape[0]. */
   rowStarts: number[];
   shape: readonly number[];
   dtype: DType;
@@ -83,7 +83,7 @@ export class BufferAllocator {
     return { buffer: this.createBuffer(label, tensorByteLength(shape, dtype), usage), shape, dtype, label };
   }
 
-  /** Creates a tensor and writes `data` into it; `data` holds the raw bytes of `dtype`. */
+  /** Creates a tensor and writes `data` into it; `data` contains the raw bytes of `dtype`. */
   createTensorFrom(label: string, shape: readonly number[], dtype: DType, data: ArrayBufferView): Tensor {
     const expected = elementCount(shape) * BYTES_PER_ELEMENT[dtype];
     if (data.byteLength !== expected) {
@@ -97,7 +97,7 @@ export class BufferAllocator {
   /**
    * Creates a row-major tensor of shape [rows, ...] split by rows so that each part
    * fits in `maxBindingBytes` (the device's maxStorageBufferBindingSize by default).
-   * `data`, when given, holds the raw bytes of the whole tensor.
+   * `data`, when given, contains the raw bytes of the whole tensor.
    */
   createRowSplitTensor(
     label: string,

@@ -1,12 +1,14 @@
 /** Compiled compute pipelines keyed by shader source, entry point and override constants. */
 export class PipelineCache {
-  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  /** Pipelines by shader source, then by entry point and constants; the source is not copied into a key. */
+  private readonly pipelines = new Map<string, Map<string, GPUComputePipeline>>();
   private readonly modules = new Map<string, GPUShaderModule>();
+  private count = 0;
 
   constructor(readonly device: GPUDevice) {}
 
   get size(): number {
-    return this.pipelines.size;
+    return this.count;
   }
 
   /**
@@ -15,15 +17,21 @@ export class PipelineCache {
    * kernel in WebGPU error messages.
    */
   get(label: string, code: string, entryPoint = 'main', constants: Record<string, number> = {}): GPUComputePipeline {
-    const key = `${entryPoint}|${JSON.stringify(constants)}|${code}`;
-    let pipeline = this.pipelines.get(key);
+    let variants = this.pipelines.get(code);
+    if (!variants) {
+      variants = new Map();
+      this.pipelines.set(code, variants);
+    }
+    const key = `${entryPoint}|${JSON.stringify(constants)}`;
+    let pipeline = variants.get(key);
     if (!pipeline) {
       pipeline = this.device.createComputePipeline({
         label,
         layout: 'auto',
         compute: { module: this.module(label, code), entryPoint, constants },
       });
-      this.pipelines.set(key, pipeline);
+      variants.set(key, pipeline);
+      this.count++;
     }
     return pipeline;
   }

@@ -20,9 +20,9 @@ export const MATMUL_TILE_COLS = MATMUL_WORKGROUP_X * MATMUL_THREAD_COLS;
 export const MATVEC_WORKGROUP_SIZE = 64;
 /**
  * Invocations that share one output row of the matrix-vector kernel (a power of two).
- * Few lanes per row keep the barrier work low: on SwiftShader, which runs barriers as fiber
- * switches, the 151,936 × 128 lm_head took about 2 minutes with 256 lanes per row, 4 s with 4
- * and 1.5 s with 1 (one loaded 2-core machine).
+ * Few lanes per row keep the barrier work low, because SwiftShader runs barriers as fiber
+ * switches. There the 151,936 × 128 lm_head took about 2 minutes with 256 lanes per row, 4 s
+ * with 4 and 1.5 s with 1 (one loaded 2-core machine).
  * TODO: real GPUs read the weight better coalesced with several lanes (or a subgroup) per row;
  * choose this per adapter once it has been measured on one.
  */
